@@ -1,0 +1,24 @@
+/**
+ * Every component type mecha knows, by Dapr `spec.type`, with a loader that imports its file on
+ * demand: a process (or a bundle) pays only for the components its resources folder uses.
+ */
+import type { Block, ComponentModule } from "./types.ts";
+
+export interface CatalogEntry<B extends Block = Block> {
+  block: B;
+  load(): Promise<ComponentModule<B>>;
+}
+
+const entry = <B extends Block>(block: B, load: () => Promise<ComponentModule<B>>): CatalogEntry<B> => ({ block, load });
+
+export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
+  "state.in-memory": entry("state", () => import("./state/in-memory.ts")),
+  "state.sqlite": entry("state", () => import("./state/sqlite.ts")),
+  "pubsub.in-memory": entry("pubsub", () => import("./pubsub/in-memory.ts")),
+  "pubsub.sqlite": entry("pubsub", () => import("./pubsub/sqlite.ts")),
+  "bindings.http": entry("bindings", () => import("./bindings/http.ts")),
+  "bindings.cron": entry("bindings", () => import("./bindings/cron.ts")),
+  "bindings.localstorage": entry("bindings", () => import("./bindings/localstorage.ts")),
+  "secretstores.local.env": entry("secretstores", () => import("./secretstores/local-env.ts")),
+  "secretstores.local.file": entry("secretstores", () => import("./secretstores/local-file.ts")),
+};

@@ -1,0 +1,33 @@
+/**
+ * The contract between the resources folder and a component file: every file under
+ * src/components/<block>/ exports `create(options)`, a factory that validates its metadata and
+ * does no I/O — the client connects on first use.
+ */
+import type { ComponentMetadata } from "../config/metadata.ts";
+import type { OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
+import type { PubSubComponent } from "../blocks/pubsub.ts";
+import type { SecretStoreComponent } from "../blocks/secrets.ts";
+import type { StateStoreComponent } from "../blocks/state.ts";
+
+export interface ComponentOptions {
+  /** The component's name (`metadata.name`). */
+  name: string;
+  metadata: ComponentMetadata;
+  appId: string;
+  /** Where relative paths in the metadata are resolved from (the project root). */
+  baseDir: string;
+}
+
+export type Block = "state" | "pubsub" | "bindings" | "secretstores";
+
+export interface BlockComponents {
+  state: StateStoreComponent;
+  pubsub: PubSubComponent;
+  /** A binding may be output, input, or both. */
+  bindings: Partial<OutputBindingComponent & InputBindingComponent> & { type: string; close(): Promise<void> };
+  secretstores: SecretStoreComponent;
+}
+
+export interface ComponentModule<B extends Block = Block> {
+  create(options: ComponentOptions): BlockComponents[B];
+}

@@ -1,0 +1,134 @@
+/**
+ * CloudEvents 1.0 envelopes with Dapr's extra fields, built and checked by the `cloudevents`
+ * package (loaded on first publish), and the decoding of delivered bytes back into events.
+ */
+import { InvalidRequestError } from "../errors.ts";
+import type { TraceContext } from "./trace.ts";
+
+/** A delivered event as a subscription handler sees it. */
+export interface TopicEvent<T = unknown> {
+  id: string;
+  source: string;
+  type: string;
+  specversion: string;
+  datacontenttype?: string;
+  data: T;
+  topic: string;
+  pubsubname: string;
+  time?: string;
+  traceparent?: string;
+  tracestate?: string;
+  /** Any other CloudEvent attributes. */
+  [attribute: string]: unknown;
+}
+
+export interface EnvelopeRequest {
+  appId: string;
+  pubsub: string;
+  topic: string;
+  data: unknown;
+  contentType?: string;
+  trace: TraceContext;
+}
+
+export const cloudEventContentType = "application/cloudevents+json";
+const daprEventType = "com.dapr.event.sent";
+
+let cloudEventsModule: Promise<typeof import("cloudevents")> | undefined;
+const loadCloudEvents = () => (cloudEventsModule ??= import("cloudevents"));
+
+/** Wraps data in a CloudEvent with Dapr's fields and returns its JSON bytes. */
+export async function encodeEnvelope(request: EnvelopeRequest): Promise<Uint8Array> {
+  const { CloudEvent } = await loadCloudEvents();
+  const contentType = request.contentType ?? defaultContentType(request.data);
+  const fields: Record<string, unknown> = {
+    specversion: "1.0",
+    source: request.appId,
+    type: daprEventType,
+    datacontenttype: contentType,
+    topic: request.topic,
+    pubsubname: request.pubsub,
+    traceparent: request.trace.traceparent,
+    traceid: request.trace.traceparent,
+    ...(request.trace.tracestate ? { tracestate: request.trace.tracestate } : {}),
+  };
+  if (request.data instanceof Uint8Array) fields.data_base64 = Buffer.from(request.data).toString("base64");
+  else fields.data = request.data;
+  const event = new CloudEvent(fields, true);
+  return textEncoder.encode(JSON.stringify(event.toJSON()));
+}
+
+/** The wire bytes of a raw (envelope-less) publish. */
+export function encodeRaw(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === "string") return textEncoder.encode(data);
+  return textEncoder.encode(JSON.stringify(data));
+}
+
+export function defaultContentType(data: unknown): string {
+  if (data instanceof Uint8Array) return "application/octet-stream";
+  if (typeof data === "string") return "text/plain";
+  return "application/json";
+}
+
+/**
+ * Turns delivered bytes into an event. A CloudEvent is read as is; anything else (a raw
+ * payload) is wrapped the way Dapr wraps raw payloads. Throws {@link InvalidRequestError}
+ * for bytes that claim to be a CloudEvent and are not.
+ */
+export function decodeDelivery(input: {
+  data: Uint8Array;
+  contentType: string | undefined;
+  topic: string;
+  pubsub: string;
+  messageId: string;
+  rawPayload?: boolean;
+}): TopicEvent {
+  const text = textDecoder.decode(input.data);
+  if (!input.rawPayload) {
+    const parsed = tryParseJson(text);
+    if (isCloudEvent(parsed)) return withData(parsed, input);
+    if (input.contentType?.startsWith(cloudEventContentType)) {
+      throw new InvalidRequestError(`message ${input.messageId} on topic "${input.topic}" is not a valid CloudEvent`);
+    }
+  }
+  const json = input.contentType === undefined || input.contentType.includes("json") ? tryParseJson(text) : undefined;
+  return {
+    id: input.messageId,
+    source: input.pubsub,
+    type: daprEventType,
+    specversion: "1.0",
+    datacontenttype: input.contentType ?? "application/octet-stream",
+    data: json === undefined ? (isText(input.contentType) ? text : input.data) : json,
+    topic: input.topic,
+    pubsubname: input.pubsub,
+  };
+}
+
+function withData(event: Record<string, unknown>, input: { topic: string; pubsub: string }): TopicEvent {
+  const data =
+    typeof event.data_base64 === "string" ? new Uint8Array(Buffer.from(event.data_base64, "base64")) : event.data;
+  const { data_base64: _ignored, ...rest } = event;
+  return { topic: input.topic, pubsubname: input.pubsub, ...rest, data } as TopicEvent;
+}
+
+function isCloudEvent(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.specversion === "1.0" && typeof v.id === "string" && typeof v.source === "string" && typeof v.type === "string";
+}
+
+function isText(contentType: string | undefined): boolean {
+  return contentType !== undefined && (contentType.startsWith("text/") || contentType.includes("xml"));
+}
+
+function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();

@@ -1,0 +1,321 @@
+/**
+ * The runtime: the components of a resources folder, created on first use, and the per-invocation
+ * contexts that hand them to functions. It knows no platform and imports no component: the host
+ * passes in the catalog of component loaders.
+ */
+import type { BindingClient, OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
+import type { PubSubComponent } from "../blocks/pubsub.ts";
+import type { SecretStoreComponent } from "../blocks/secrets.ts";
+import { createStateClient, type StateClient } from "../blocks/state.ts";
+import type { CatalogEntry } from "../components/catalog.ts";
+import type { Block, BlockComponents } from "../components/types.ts";
+import { ComponentMetadata } from "../config/metadata.ts";
+import type { ComponentSpec } from "../config/types.ts";
+import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, InvalidRequestError, MechaError } from "../errors.ts";
+import { encodeEnvelope, encodeRaw, cloudEventContentType, defaultContentType } from "./cloudevent.ts";
+import type { Context, PublishOptions } from "./context.ts";
+import type { Logger } from "./logger.ts";
+import { silentLogger } from "./logger.ts";
+import { continueTrace, type TraceContext } from "./trace.ts";
+
+export interface RuntimeOptions {
+  appId: string;
+  components: readonly ComponentSpec[];
+  catalog: Readonly<Record<string, CatalogEntry>>;
+  /** Where relative paths in component metadata are resolved from. */
+  baseDir: string;
+  logger?: Logger;
+  /** Environment for `envRef`; defaults to `process.env` where there is one. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ContextOptions {
+  trace?: TraceContext;
+  log?: Logger;
+  /** The platform's waitUntil; where there is none, promises are collected and awaited by the host. */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+export class Runtime {
+  readonly appId: string;
+  readonly logger: Logger;
+  readonly #specs: ReadonlyMap<string, ComponentSpec>;
+  readonly #catalog: Readonly<Record<string, CatalogEntry>>;
+  readonly #baseDir: string;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #instances = new Map<string, Promise<BlockComponents[Block]>>();
+  readonly #stateClients = new Map<string, Promise<StateClient>>();
+
+  constructor(options: RuntimeOptions) {
+    this.appId = options.appId;
+    this.logger = options.logger ?? silentLogger;
+    this.#catalog = options.catalog;
+    this.#baseDir = options.baseDir;
+    this.#env = options.env ?? (globalThis.process?.env as Record<string, string | undefined>) ?? {};
+    const specs = new Map<string, ComponentSpec>();
+    for (const spec of options.components) {
+      if (specs.has(spec.name)) {
+        throw new ComponentConfigError(`the name is also used by ${specs.get(spec.name)!.file ?? "another component"}`, {
+          file: spec.file,
+          component: spec.name,
+          field: "metadata.name",
+        });
+      }
+      if (!this.#catalog[spec.type]) {
+        throw new ComponentConfigError(
+          `unknown type "${spec.type}"; known types: ${Object.keys(this.#catalog).sort().join(", ")}`,
+          { file: spec.file, component: spec.name, field: "spec.type" },
+        );
+      }
+      specs.set(spec.name, spec);
+    }
+    this.#specs = specs;
+  }
+
+  /** The configured components, with their block. */
+  get components(): Array<{ name: string; type: string; block: Block }> {
+    return [...this.#specs.values()].map((s) => ({ name: s.name, type: s.type, block: this.#catalog[s.type]!.block }));
+  }
+
+  /**
+   * Creates every component now, so that bad metadata fails at startup rather than on first use.
+   * Factories do no network I/O; only `secretKeyRef`s are read from their secret stores.
+   */
+  async validate(): Promise<void> {
+    for (const spec of this.#specs.values()) await this.#instance(spec.name, this.#catalog[spec.type]!.block);
+  }
+
+  async state(name: string): Promise<StateClient> {
+    let client = this.#stateClients.get(name);
+    if (!client) {
+      client = this.#instance(name, "state").then((store) => {
+        const spec = this.#specs.get(name)!;
+        return createStateClient({
+          name,
+          appId: this.appId,
+          store,
+          keyPrefix: resolvedValue(spec, "keyPrefix", this.#env),
+        });
+      });
+      client.catch(() => this.#stateClients.delete(name));
+      this.#stateClients.set(name, client);
+    }
+    return client;
+  }
+
+  pubsub(name: string): Promise<PubSubComponent> {
+    return this.#instance(name, "pubsub");
+  }
+
+  async outputBinding(name: string): Promise<OutputBindingComponent> {
+    const component = await this.#instance(name, "bindings");
+    if (!component.invoke || !component.operations) {
+      throw new InvalidRequestError(`binding "${name}" (${component.type}) is input-only and cannot be invoked`, {
+        code: ErrorCodes.bindingInvoke,
+        component: name,
+      });
+    }
+    return component as OutputBindingComponent;
+  }
+
+  async inputBinding(name: string): Promise<InputBindingComponent> {
+    const component = await this.#instance(name, "bindings");
+    if (!component.start) {
+      throw new ComponentConfigError(`${component.type} is not an input binding, so no function can be triggered by it`, {
+        component: name,
+        file: this.#specs.get(name)?.file,
+      });
+    }
+    return component as InputBindingComponent;
+  }
+
+  secretStore(name: string): Promise<SecretStoreComponent> {
+    return this.#instance(name, "secretstores");
+  }
+
+  /** Reads a secret; a missing one is an error that names the store and the key. */
+  async secret(store: string, key: string): Promise<Record<string, string>> {
+    const values = await (await this.secretStore(store)).get(key);
+    if (!values) {
+      throw new MechaError(ErrorCodes.secretNotFound, `secret "${key}" not found in secret store "${store}"`, {
+        component: store,
+      });
+    }
+    return values;
+  }
+
+  /** Publishes data as a CloudEvent (or raw) to a topic. */
+  async publish(pubsub: string, topic: string, data: unknown, options: PublishOptions = {}, trace = continueTrace()): Promise<void> {
+    if (typeof topic !== "string" || !topic) {
+      throw new InvalidRequestError(`topic must be a non-empty string`, { component: pubsub });
+    }
+    const component = await this.pubsub(pubsub);
+    const raw = options.rawPayload ?? options.metadata?.["rawPayload"] === "true";
+    const bytes = raw
+      ? encodeRaw(data)
+      : await encodeEnvelope({ appId: this.appId, pubsub, topic, data, contentType: options.contentType, trace });
+    try {
+      await component.publish({
+        topic,
+        data: bytes,
+        contentType: raw ? (options.contentType ?? defaultContentType(data)) : cloudEventContentType,
+        metadata: options.metadata,
+      });
+    } catch (cause) {
+      if (cause instanceof MechaError) throw cause;
+      throw new MechaError(ErrorCodes.publish, `publishing to topic "${topic}" on "${pubsub}" failed`, {
+        component: pubsub,
+        cause,
+      });
+    }
+  }
+
+  /** A fresh Context for one invocation. */
+  createContext(options: ContextOptions = {}): Context {
+    const trace = options.trace ?? continueTrace();
+    const log = options.log ?? this.logger.child({ traceId: trace.traceId });
+    const pending: Promise<unknown>[] = [];
+    const runtime = this;
+    return {
+      appId: this.appId,
+      trace,
+      log,
+      state: (name) => lazyStateClient(() => runtime.state(name)),
+      publish: (pubsub, topic, data, publishOptions) => runtime.publish(pubsub, topic, data, publishOptions, trace),
+      binding: (name): BindingClient => ({
+        invoke: async (operation, data, metadata) => {
+          const binding = await runtime.outputBinding(name);
+          if (!binding.operations.includes(operation)) {
+            throw new InvalidRequestError(
+              `binding "${name}" (${binding.type}) has no operation "${operation}"; it supports ${binding.operations.join(", ")}`,
+              { code: ErrorCodes.bindingOperation, component: name },
+            );
+          }
+          return binding.invoke({ operation, data, metadata });
+        },
+      }),
+      secret: (store, key) => runtime.secret(store, key),
+      waitUntil: options.waitUntil ?? ((promise) => void pending.push(promise.catch((error) => log.error("waitUntil task failed", { error })))),
+    };
+  }
+
+  /** Closes every component that was created. */
+  async close(): Promise<void> {
+    const instances = [...this.#instances.values()];
+    this.#instances.clear();
+    this.#stateClients.clear();
+    await Promise.allSettled(instances.map(async (p) => (await p).close()));
+  }
+
+  #instance<B extends Block>(name: string, block: B): Promise<BlockComponents[B]> {
+    const spec = this.#specs.get(name);
+    if (!spec || this.#catalog[spec.type]!.block !== block) {
+      const known = [...this.#specs.values()].filter((s) => this.#catalog[s.type]!.block === block).map((s) => s.name);
+      return Promise.reject(new ComponentNotFoundError(blockNoun[block], name, known));
+    }
+    let instance = this.#instances.get(name);
+    if (!instance) {
+      instance = this.#create(spec);
+      instance.catch(() => this.#instances.delete(name));
+      this.#instances.set(name, instance);
+    }
+    return instance as Promise<BlockComponents[B]>;
+  }
+
+  async #create(spec: ComponentSpec): Promise<BlockComponents[Block]> {
+    const values = await this.#resolveMetadata(spec);
+    const module = await this.#catalog[spec.type]!.load();
+    return module.create({
+      name: spec.name,
+      appId: this.appId,
+      baseDir: this.#baseDir,
+      metadata: new ComponentMetadata(values, spec.name, spec.file),
+    });
+  }
+
+  /** Replaces `envRef` and `secretKeyRef` entries with their values. */
+  async #resolveMetadata(spec: ComponentSpec): Promise<Record<string, string>> {
+    const values: Record<string, string> = {};
+    for (const [i, entry] of spec.metadata.entries()) {
+      const field = `spec.metadata[${i}] (${entry.name})`;
+      if (entry.secretKeyRef) {
+        const storeName = spec.secretStore;
+        if (!storeName) {
+          throw new ComponentConfigError(`uses secretKeyRef but the component has no auth.secretStore`, {
+            file: spec.file,
+            component: spec.name,
+            field,
+          });
+        }
+        const secret = await this.secret(storeName, entry.secretKeyRef.name).catch((cause) => {
+          throw new ComponentConfigError(`secretKeyRef "${entry.secretKeyRef!.name}" could not be read from "${storeName}"`, {
+            file: spec.file,
+            component: spec.name,
+            field,
+            cause,
+          });
+        });
+        const value = secret[entry.secretKeyRef.key ?? entry.secretKeyRef.name];
+        if (value === undefined) {
+          throw new ComponentConfigError(`secret "${entry.secretKeyRef.name}" has no key "${entry.secretKeyRef.key ?? entry.secretKeyRef.name}"`, {
+            file: spec.file,
+            component: spec.name,
+            field,
+          });
+        }
+        values[entry.name] = value;
+      } else {
+        const value = resolvedValue(spec, entry.name, this.#env, entry);
+        if (value !== undefined) values[entry.name] = value;
+      }
+    }
+    return values;
+  }
+}
+
+const blockNoun: Record<Block, string> = {
+  state: "state store",
+  pubsub: "pub/sub",
+  bindings: "binding",
+  secretstores: "secret store",
+};
+
+function resolvedValue(
+  spec: ComponentSpec,
+  name: string,
+  env: Readonly<Record<string, string | undefined>>,
+  entry = spec.metadata.find((m) => m.name === name),
+): string | undefined {
+  if (!entry) return undefined;
+  if (entry.envRef !== undefined) {
+    const value = env[entry.envRef];
+    if (value === undefined) {
+      throw new ComponentConfigError(`envRef "${entry.envRef}" is not set in the environment`, {
+        file: spec.file,
+        component: spec.name,
+        field: entry.name,
+      });
+    }
+    return value;
+  }
+  return entry.value;
+}
+
+/** A state client whose component is created on its first call. */
+function lazyStateClient(resolve: () => Promise<StateClient>): StateClient {
+  const call =
+    <K extends keyof StateClient>(method: K) =>
+    async (...args: unknown[]) => {
+      const client = await resolve();
+      return (client[method] as (...a: unknown[]) => unknown)(...args);
+    };
+  return {
+    get: call("get"),
+    set: call("set"),
+    delete: call("delete"),
+    getBulk: call("getBulk"),
+    setBulk: call("setBulk"),
+    deleteBulk: call("deleteBulk"),
+    transaction: call("transaction"),
+  } as StateClient;
+}

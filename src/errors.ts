@@ -1,0 +1,126 @@
+/**
+ * The named errors mecha throws. Every error carries a stable `code` that callers and the HTTP
+ * layer can switch on, and — where one is involved — the component's name. Messages say what
+ * to do and never contain secret values.
+ */
+
+export const ErrorCodes = {
+  componentConfig: "ERR_COMPONENT_CONFIG",
+  componentNotFound: "ERR_COMPONENT_NOT_FOUND",
+  notSupported: "ERR_NOT_SUPPORTED",
+  etagMismatch: "ERR_STATE_ETAG_MISMATCH",
+  bulkState: "ERR_STATE_BULK",
+  invalidKey: "ERR_STATE_INVALID_KEY",
+  invalidTtl: "ERR_STATE_INVALID_TTL",
+  invalidRequest: "ERR_MALFORMED_REQUEST",
+  bindingOperation: "ERR_BINDING_OPERATION",
+  bindingInvoke: "ERR_INVOKE_OUTPUT_BINDING",
+  secretNotFound: "ERR_SECRET_NOT_FOUND",
+  publish: "ERR_PUBSUB_PUBLISH_MESSAGE",
+  functionDefinition: "ERR_FUNCTION_DEFINITION",
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface MechaErrorOptions {
+  /** The component the error is about, when there is one. */
+  component?: string;
+  cause?: unknown;
+}
+
+/** The base of every error mecha throws on purpose. */
+export class MechaError extends Error {
+  readonly code: ErrorCode;
+  readonly component: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: MechaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.component = options.component;
+  }
+}
+
+/** A component's YAML (or the metadata given to its factory) is wrong; names file and field. */
+export class ComponentConfigError extends MechaError {
+  readonly file: string | undefined;
+  readonly field: string | undefined;
+
+  constructor(
+    message: string,
+    details: { file?: string; component?: string; field?: string; cause?: unknown } = {},
+  ) {
+    const where = [
+      details.file && `${details.file}`,
+      details.component && `component "${details.component}"`,
+      details.field && `field "${details.field}"`,
+    ].filter(Boolean);
+    super(ErrorCodes.componentConfig, where.length ? `${where.join(", ")}: ${message}` : message, {
+      component: details.component,
+      cause: details.cause,
+    });
+    this.file = details.file;
+    this.field = details.field;
+  }
+}
+
+/** A function asked for a component name that the resources folder does not define. */
+export class ComponentNotFoundError extends MechaError {
+  constructor(kind: string, name: string, known: readonly string[]) {
+    const list = known.length ? known.map((k) => `"${k}"`).join(", ") : "none";
+    super(
+      ErrorCodes.componentNotFound,
+      `no ${kind} component named "${name}" is configured (configured: ${list})`,
+      { component: name },
+    );
+  }
+}
+
+/** The component cannot do what was asked: it does not declare the feature. */
+export class NotSupportedError extends MechaError {
+  constructor(what: string, componentType: string, component?: string) {
+    super(ErrorCodes.notSupported, `${what} is not supported by ${componentType}`, { component });
+  }
+}
+
+/** A write or delete carried an etag that does not match the stored one (or first-write hit an existing key). */
+export class EtagMismatchError extends MechaError {
+  readonly key: string;
+
+  constructor(key: string, component?: string) {
+    super(ErrorCodes.etagMismatch, `possible etag mismatch for key "${key}"`, { component });
+    this.key = key;
+  }
+}
+
+/** Some entries of a bulk write failed; the others were applied. */
+export class BulkStateError extends MechaError {
+  /** The failed keys, each with its own error, in request order. */
+  readonly failures: ReadonlyArray<{ key: string; error: Error }>;
+
+  constructor(failures: ReadonlyArray<{ key: string; error: Error }>, component?: string) {
+    const keys = failures.map((f) => `"${f.key}"`).join(", ");
+    super(ErrorCodes.bulkState, `bulk operation failed for ${failures.length} key(s): ${keys}`, {
+      component,
+    });
+    this.failures = failures;
+  }
+
+  get keys(): string[] {
+    return this.failures.map((f) => f.key);
+  }
+}
+
+/** A request was malformed: a bad key, TTL, operation or body. */
+export class InvalidRequestError extends MechaError {
+  constructor(message: string, options: MechaErrorOptions & { code?: ErrorCode } = {}) {
+    super(options.code ?? ErrorCodes.invalidRequest, message, options);
+  }
+}
+
+/** A function definition (`http`, `subscribe`, `cron`, `binding`) is wrong. */
+export class FunctionDefinitionError extends MechaError {
+  constructor(message: string) {
+    super(ErrorCodes.functionDefinition, message);
+  }
+}
