@@ -120,7 +120,7 @@ export class InvalidRequestError extends MechaError {
 
 /** A function definition (`http`, `subscribe`, `cron`, `binding`) is wrong. */
 export class FunctionDefinitionError extends MechaError {
-  constructor(message: string) {
-    super(ErrorCodes.functionDefinition, message);
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCodes.functionDefinition, message, { cause });
   }
 }

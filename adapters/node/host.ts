@@ -1,0 +1,141 @@
+/**
+ * The Node host: serves an app's HTTP functions with Hono on @hono/node-server, runs a consumer
+ * per subscription through the core's delivery pipeline, starts input bindings (cron included),
+ * and shuts down gracefully — in-flight work finishes, unfinished messages stay unacked.
+ */
+import { createAdaptorServer } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import type { ActiveSubscription } from "../../src/blocks/pubsub.ts";
+import { componentCatalog } from "../../src/components/catalog.ts";
+import { loadResources } from "../../src/config/load.ts";
+import { createApp, cronComponentName, type App } from "../../src/core/app.ts";
+import { createDeliverer, type Settlement } from "../../src/core/delivery.ts";
+import { createConsoleLogger, type Logger } from "../../src/core/logger.ts";
+import type { InboundMessage } from "../../src/blocks/pubsub.ts";
+import { loadFunctionModules } from "./discover.ts";
+import { BackgroundTasks } from "./background-tasks.ts";
+
+export interface NodeHostOptions {
+  appId?: string;
+  /** The resources folder (Dapr component YAML). Default `components/local`. */
+  resources?: string;
+  /** The functions folder. Default `functions`. */
+  functions?: string;
+  /** Project root for relative paths. Default the working directory. */
+  baseDir?: string;
+  /** HTTP port; 0 picks a free one. Default 3000. */
+  port?: number;
+  hostname?: string;
+  bodyLimit?: number;
+  logger?: Logger;
+  /** Called after each settled delivery (tests, metrics). */
+  onSettled?: (subscription: string, message: InboundMessage, settlement: Settlement) => void;
+  /** How long shutdown waits for in-flight work. Default 10 s. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface NodeHost {
+  readonly app: App;
+  readonly url: string;
+  readonly port: number;
+  /** Stop: no new requests or messages, finish in-flight work, close components. */
+  close(): Promise<void>;
+}
+
+export async function startNodeHost(options: NodeHostOptions = {}): Promise<NodeHost> {
+  const baseDir = resolve(options.baseDir ?? process.cwd());
+  const appId = options.appId ?? "mecha-app";
+  const logger = options.logger ?? createConsoleLogger();
+  const [resources, modules] = await Promise.all([
+    loadResources(resolve(baseDir, options.resources ?? "components/local")),
+    loadFunctionModules(resolve(baseDir, options.functions ?? "functions")),
+  ]);
+  const background = new BackgroundTasks();
+  const app = createApp({
+    appId,
+    resources,
+    modules,
+    catalog: componentCatalog,
+    baseDir,
+    logger,
+    bodyLimit: options.bodyLimit,
+    waitUntil: (promise) => background.add(promise),
+  });
+  // Bad metadata fails here, at startup, naming file, component and field.
+  await app.runtime.validate();
+
+  const subscriptions: ActiveSubscription[] = [];
+  const inputs: Array<{ stop(): Promise<void> }> = [];
+  let server: ReturnType<typeof createAdaptorServer> | undefined;
+  const close = async () => {
+    await Promise.allSettled(inputs.map((input) => input.stop()));
+    await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
+    if (server) await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
+    await background.drain(options.shutdownTimeoutMs ?? 10_000);
+    await app.runtime.close();
+  };
+
+  try {
+    for (const plan of app.subscriptions) {
+      const pubsub = await app.runtime.pubsub(plan.pubsub);
+      const deliver = createDeliverer(app.runtime, plan, (message, settlement) =>
+        options.onSettled?.(plan.name, message, settlement),
+      );
+      subscriptions.push(await pubsub.subscribe({ topic: plan.topic, subscription: plan.name, deliver }));
+      logger.debug("subscribed", { subscription: plan.name, pubsub: plan.pubsub, topic: plan.topic });
+    }
+    for (const { id, definition } of app.registry.crons) {
+      const schedule = await app.runtime.inputBinding(cronComponentName(id));
+      inputs.push(await schedule.start(() => runTrigger(app, id, (ctx) => definition.handler(ctx))));
+    }
+    for (const { id, definition } of app.registry.bindings) {
+      const input = await app.runtime.inputBinding(definition.binding);
+      inputs.push(await input.start((event) => runTrigger(app, id, (ctx) => definition.handler(event, ctx))));
+    }
+    server = createAdaptorServer({ fetch: app.http.fetch, hostname: options.hostname ?? "127.0.0.1" });
+    const port = await listen(server, options.port ?? 3000, options.hostname ?? "127.0.0.1");
+    const url = `http://${options.hostname ?? "127.0.0.1"}:${port}`;
+    return { app, url, port, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Runs a cron or input-binding trigger with its own context; a failure is logged, not thrown. */
+async function runTrigger(app: App, id: string, run: (ctx: ReturnType<App["runtime"]["createContext"]>) => unknown): Promise<void> {
+  const ctx = app.runtime.createContext();
+  try {
+    await run(ctx);
+  } catch (error) {
+    ctx.log.error(`function ${id} failed`, { error });
+  }
+}
+
+function listen(server: ReturnType<typeof createAdaptorServer>, port: number, hostname: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => {
+      server.off("error", reject);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then drops idle keep-alives. */
+function closeServer(server: ReturnType<typeof createAdaptorServer>, timeoutMs: number): Promise<void> {
+  return new Promise((done) => {
+    const http = server as import("node:http").Server;
+    const timer = setTimeout(() => {
+      http.closeAllConnections?.();
+      done();
+    }, timeoutMs);
+    timer.unref();
+    http.close(() => {
+      clearTimeout(timer);
+      done();
+    });
+    http.closeIdleConnections?.();
+  });
+}

@@ -1,0 +1,22 @@
+/**
+ * `npm run bench`: every benchmark beside its baseline in the same run, with ratios.
+ * Options: --quick (short runs, for a smoke check), --rounds N, --duration S, --connections N.
+ */
+import { parseArgs } from "node:util";
+import { benchHttpState, formatHttpState } from "./http-state/index.ts";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    duration: { type: "string" },
+    connections: { type: "string", default: "32" },
+  },
+});
+const rounds = Number(values.rounds ?? (values.quick ? 1 : 3));
+const durationS = Number(values.duration ?? (values.quick ? 2 : 8));
+const connections = Number(values.connections);
+
+console.log(`mecha bench — node ${process.version}, ${rounds} round(s) × ${durationS}s, ${connections} connections\n`);
+console.log("HTTP function: state get + set (POST /counter/:id over 100 keys)");
+console.log(formatHttpState(await benchHttpState({ rounds, durationS, connections })));

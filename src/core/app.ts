@@ -1,0 +1,87 @@
+/**
+ * An app: its functions, its components and the plans that connect them, assembled once and
+ * platform-free. Each adapter takes an App and only translates its platform's events into it.
+ */
+import type { Hono } from "hono";
+import type { CatalogEntry } from "../components/catalog.ts";
+import type { ComponentSpec, Resources } from "../config/types.ts";
+import { ComponentConfigError } from "../errors.ts";
+import type { DeliveryPlan } from "./delivery.ts";
+import { createHttpApp, type HttpAppOptions } from "./http-app.ts";
+import type { Logger } from "./logger.ts";
+import { createRegistry, type FunctionModule, type Registry } from "./registry.ts";
+import { Runtime } from "./runtime.ts";
+import { planForFunction, planForSubscriptionSpec } from "./subscriptions.ts";
+
+export interface AppOptions extends HttpAppOptions {
+  appId: string;
+  resources: Resources;
+  modules: readonly FunctionModule[];
+  catalog: Readonly<Record<string, CatalogEntry>>;
+  baseDir: string;
+  logger?: Logger;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface App {
+  readonly appId: string;
+  readonly runtime: Runtime;
+  readonly registry: Registry;
+  /** The HTTP functions behind one Hono app: `app.http.fetch(request)`. */
+  readonly http: Hono;
+  /** Every subscription, from code and from Subscription YAML. */
+  readonly subscriptions: readonly DeliveryPlan[];
+}
+
+/** The component name under which a `cron(...)` function's schedule runs as a `bindings.cron`. */
+export const cronComponentName = (functionId: string) => `cron:${functionId}`;
+
+export function createApp(options: AppOptions): App {
+  const registry = createRegistry(options.modules);
+  // A `cron(...)` function is an input binding with an implicit bindings.cron component, so
+  // schedules take the same path as any input binding.
+  const cronComponents: ComponentSpec[] = registry.crons.map(({ id, definition }) => ({
+    name: cronComponentName(id),
+    type: "bindings.cron",
+    version: "v1",
+    metadata: [{ name: "schedule", value: definition.schedule }],
+    scopes: [],
+    file: `functions (${id})`,
+  }));
+  const runtime = new Runtime({
+    appId: options.appId,
+    components: [...options.resources.components.filter((c) => inScope(c.scopes, options.appId)), ...cronComponents],
+    catalog: options.catalog,
+    baseDir: options.baseDir,
+    logger: options.logger,
+    env: options.env,
+  });
+  const http = createHttpApp(runtime, registry.http, options);
+  const subscriptions = [
+    ...registry.subscriptions.map((s) => planForFunction(options.appId, s)),
+    ...options.resources.subscriptions
+      .filter((s) => inScope(s.scopes, options.appId))
+      .map((s) => planForSubscriptionSpec(options.appId, s, http)),
+  ];
+  const pubsubs = new Set(runtime.components.filter((c) => c.block === "pubsub").map((c) => c.name));
+  for (const plan of subscriptions) {
+    if (!pubsubs.has(plan.pubsub)) {
+      throw new ComponentConfigError(
+        `subscription "${plan.name}" uses pub/sub "${plan.pubsub}", which is not configured (configured: ${[...pubsubs].join(", ") || "none"})`,
+        { component: plan.pubsub },
+      );
+    }
+  }
+  const bindings = new Set(runtime.components.filter((c) => c.block === "bindings").map((c) => c.name));
+  for (const { id, definition } of registry.bindings) {
+    if (!bindings.has(definition.binding)) {
+      throw new ComponentConfigError(`function ${id} is triggered by binding "${definition.binding}", which is not configured`, {
+        component: definition.binding,
+      });
+    }
+  }
+  return { appId: options.appId, runtime, registry, http, subscriptions };
+}
+
+/** Dapr's `scopes`: an empty list means every app may use the resource. */
+const inScope = (scopes: readonly string[], appId: string) => scopes.length === 0 || scopes.includes(appId);

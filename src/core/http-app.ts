@@ -1,0 +1,106 @@
+/**
+ * The HTTP side of an app: a Hono app with one route per `http` function, a body limit, and
+ * errors turned into `{ errorCode, message }` JSON — never a stack trace to the client.
+ */
+import { Hono, type Context as HonoContext } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { ErrorCodes, MechaError } from "../errors.ts";
+import type { HttpFunction } from "../functions.ts";
+import type { HttpContext } from "./context.ts";
+import type { Registered } from "./registry.ts";
+import type { Runtime } from "./runtime.ts";
+import { continueTrace } from "./trace.ts";
+
+export interface HttpAppOptions {
+  /** Largest accepted request body in bytes. Default 4 MiB (Dapr's default). */
+  bodyLimit?: number;
+  /** Where `ctx.waitUntil` promises go when the platform has no execution context (Node). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+export const defaultBodyLimit = 4 * 1024 * 1024;
+
+export function createHttpApp(
+  runtime: Runtime,
+  functions: ReadonlyArray<Registered<HttpFunction>>,
+  options: HttpAppOptions = {},
+): Hono {
+  const app = new Hono();
+  const limit = options.bodyLimit ?? defaultBodyLimit;
+  app.use(
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) =>
+        errorJson(c, 413, "ERR_REQUEST_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`),
+    }),
+  );
+
+  for (const { id, definition } of functions) {
+    const methods = definition.method === "ALL" ? ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] : [definition.method];
+    app.on(methods, definition.path, async (c) => {
+      const trace = continueTrace(c.req.header("traceparent"), c.req.header("tracestate"));
+      const base = runtime.createContext({ trace, waitUntil: platformWaitUntil(c) ?? options.waitUntil });
+      const ctx: HttpContext = { ...base, params: c.req.param() as Record<string, string> };
+      const response = await definition.handler(c.req.raw, ctx);
+      if (!(response instanceof Response)) {
+        ctx.log.error(`http function ${id} returned ${typeof response}, not a Response`);
+        return errorJson(c, 500, "ERR_FUNCTION_RESPONSE", `function ${id} did not return a Response`);
+      }
+      return response;
+    });
+  }
+
+  app.notFound((c) => errorJson(c, 404, "ERR_NOT_FOUND", `no function serves ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    const mapped = errorResponse(error);
+    if (mapped.status >= 500) runtime.logger.error("http function failed", { path: c.req.path, error });
+    return errorJson(c, mapped.status, mapped.errorCode, mapped.message);
+  });
+  return app;
+}
+
+/** Maps an error thrown by a handler to a status and a message that is safe to show a client. */
+export function errorResponse(error: unknown): { status: number; errorCode: string; message: string } {
+  if (error instanceof HTTPException) {
+    return { status: error.status, errorCode: error.status === 413 ? "ERR_REQUEST_TOO_LARGE" : "ERR_HTTP", message: error.message || "request failed" };
+  }
+  if (error instanceof MechaError) return { status: statusFor(error.code), errorCode: error.code, message: error.message };
+  // `await req.json()` on a malformed body throws a SyntaxError: that is the client's fault.
+  if (error instanceof SyntaxError) {
+    return { status: 400, errorCode: ErrorCodes.invalidRequest, message: "request body is not valid JSON" };
+  }
+  return { status: 500, errorCode: "ERR_INTERNAL", message: "the function failed; see the host's log" };
+}
+
+function statusFor(code: string): number {
+  switch (code) {
+    case ErrorCodes.invalidRequest:
+    case ErrorCodes.invalidKey:
+    case ErrorCodes.invalidTtl:
+    case ErrorCodes.bindingOperation:
+      return 400;
+    case ErrorCodes.etagMismatch:
+      return 409;
+    case ErrorCodes.secretNotFound:
+      return 404;
+    case ErrorCodes.notSupported:
+      return 501;
+    default:
+      return 500;
+  }
+}
+
+function errorJson(c: HonoContext, status: number, errorCode: string, message: string): Response {
+  return c.json({ errorCode, message }, status as 400);
+}
+
+/** Workers pass an execution context with waitUntil; reading it elsewhere throws. */
+function platformWaitUntil(c: HonoContext): ((promise: Promise<unknown>) => void) | undefined {
+  try {
+    const executionCtx = c.executionCtx;
+    return (promise) => executionCtx.waitUntil(promise);
+  } catch {
+    return undefined;
+  }
+}

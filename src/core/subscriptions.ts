@@ -1,0 +1,57 @@
+/**
+ * The subscriptions of an app as delivery plans: from `subscribe(...)` in code, and from Dapr
+ * `Subscription` YAML, whose events go to an HTTP function's route exactly as Dapr posts them to
+ * an app — with Dapr's response contract deciding the outcome, per message.
+ */
+import type { Hono } from "hono";
+import type { SubscriptionSpec } from "../config/types.ts";
+import type { DeliveryOutcome, SubscribeFunction } from "../functions.ts";
+import { cloudEventContentType } from "./cloudevent.ts";
+import type { DeliveryPlan } from "./delivery.ts";
+import type { Registered } from "./registry.ts";
+
+/** The plan for a `subscribe(...)` function; its durable name is `<appId>.<module>.<export>`. */
+export function planForFunction(appId: string, { id, definition }: Registered<SubscribeFunction>): DeliveryPlan {
+  return {
+    name: definition.name ?? `${appId}.${id}`,
+    pubsub: definition.pubsub,
+    topic: definition.topic,
+    deadLetterTopic: definition.deadLetterTopic,
+    maxRetries: definition.maxRetries,
+    backoff: definition.backoff,
+    rawPayload: definition.rawPayload,
+    routes: definition.routes,
+    handler: definition.handler,
+  };
+}
+
+/**
+ * The plan for a Subscription document: each event is POSTed in-process to the app's route.
+ * A 2xx answer is SUCCESS unless its JSON body says `{"status":"RETRY"|"DROP"}`; 404 is DROP
+ * (nobody will ever handle it); anything else is RETRY.
+ */
+export function planForSubscriptionSpec(appId: string, spec: SubscriptionSpec, app: Hono): DeliveryPlan {
+  return {
+    name: `${appId}.${spec.name}`,
+    pubsub: spec.pubsub,
+    topic: spec.topic,
+    deadLetterTopic: spec.deadLetterTopic,
+    rawPayload: spec.rawPayload,
+    handler: async (event, ctx): Promise<DeliveryOutcome> => {
+      const { data, ...attributes } = event;
+      const body = data instanceof Uint8Array ? { ...attributes, data_base64: Buffer.from(data).toString("base64") } : event;
+      const response = await app.request(spec.route, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": cloudEventContentType, traceparent: ctx.trace.traceparent },
+      });
+      if (response.status === 404) return "drop";
+      if (!response.ok) return "retry";
+      const answer = await response.json().catch(() => undefined);
+      const status = typeof answer === "object" && answer !== null ? String((answer as { status?: unknown }).status ?? "") : "";
+      if (status.toUpperCase() === "RETRY") return "retry";
+      if (status.toUpperCase() === "DROP") return "drop";
+      return "success";
+    },
+  };
+}
