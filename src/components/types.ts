@@ -4,6 +4,7 @@
  * does no I/O — the client connects on first use.
  */
 import type { ComponentMetadata } from "../config/metadata.ts";
+import type { Logger } from "../core/logger.ts";
 import type { OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
 import type { PubSubComponent } from "../blocks/pubsub.ts";
 import type { SecretStoreComponent } from "../blocks/secrets.ts";
@@ -16,6 +17,10 @@ export interface ComponentOptions {
   appId: string;
   /** Where relative paths in the metadata are resolved from (the project root). */
   baseDir: string;
+  /** For what a component notices on its own (a failed cleanup, a lost connection). */
+  logger?: Logger;
+  /** The environment the runtime resolves `envRef` from (`process.env` on Node). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export type Block = "state" | "pubsub" | "bindings" | "secretstores";

@@ -230,6 +230,8 @@ export class Runtime {
       appId: this.appId,
       baseDir: this.#baseDir,
       metadata: new ComponentMetadata(values, spec.name, spec.file),
+      logger: this.logger.child({ component: spec.name }),
+      env: this.#env,
     });
   }
 
@@ -237,7 +239,8 @@ export class Runtime {
   async #resolveMetadata(spec: ComponentSpec): Promise<Record<string, string>> {
     const values: Record<string, string> = {};
     for (const [i, entry] of spec.metadata.entries()) {
-      const field = `spec.metadata[${i}] (${entry.name})`;
+      const resolveField = `spec.metadata[${i}]`;
+      const field = `spec.metadata[${i}].secretKeyRef`;
       if (entry.secretKeyRef) {
         const storeName = spec.secretStore;
         if (!storeName) {
@@ -265,7 +268,7 @@ export class Runtime {
         }
         values[entry.name] = value;
       } else {
-        const value = resolvedValue(spec, entry.name, this.#env, entry);
+        const value = resolvedValue(spec, entry.name, this.#env, entry, `${resolveField}.envRef`);
         if (value !== undefined) values[entry.name] = value;
       }
     }
@@ -285,6 +288,7 @@ function resolvedValue(
   name: string,
   env: Readonly<Record<string, string | undefined>>,
   entry = spec.metadata.find((m) => m.name === name),
+  field = entry?.name,
 ): string | undefined {
   if (!entry) return undefined;
   if (entry.envRef !== undefined) {
@@ -293,7 +297,7 @@ function resolvedValue(
       throw new ComponentConfigError(`envRef "${entry.envRef}" is not set in the environment`, {
         file: spec.file,
         component: spec.name,
-        field: entry.name,
+        field,
       });
     }
     return value;
