@@ -21,7 +21,7 @@ export { parseResourcesText } from "./parse-resources.ts";
  */
 export async function loadResources(dir: string): Promise<Resources> {
   const folder = resolve(dir);
-  const files = await resourceFiles(folder, dir);
+  const files = await resourceFiles(folder);
   const resources: Resources = { components: [], subscriptions: [] };
   for (const name of files) {
     const path = join(folder, name);
@@ -34,15 +34,15 @@ export async function loadResources(dir: string): Promise<Resources> {
   return resources;
 }
 
-async function resourceFiles(folder: string, given: string): Promise<string[]> {
+async function resourceFiles(folder: string): Promise<string[]> {
   const info = await stat(folder).catch((cause: NodeJS.ErrnoException) => {
     const reason = cause.code === "ENOENT" ? "does not exist" : `cannot be read (${cause.code ?? cause.message})`;
-    throw new ComponentConfigError(`resources folder "${given}" ${reason}; pass the folder that holds your component YAML files`, {
+    throw new ComponentConfigError(`resources folder "${displayPath(folder)}" ${reason}; pass the folder that holds your component YAML files`, {
       cause,
     });
   });
   if (!info.isDirectory()) {
-    throw new ComponentConfigError(`resources path "${given}" is a file, not a folder; pass the folder that holds it`);
+    throw new ComponentConfigError(`resources path "${displayPath(folder)}" is a file, not a folder; pass the folder that holds it`);
   }
   const entries = await readdir(folder, { withFileTypes: true });
   return entries

@@ -1,0 +1,168 @@
+/**
+ * `mecha dev`: `mecha start` in a child process, restarted when a file in the functions or the
+ * resources folder changes. The child runs in its own process group, so Ctrl-C reaches it once —
+ * forwarded by dev — and it shuts down gracefully before the next start.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { watch, type FSWatcher } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expectPositionals, parseCommand } from "../args.ts";
+import type { CommandOutcome, CommandRun } from "../command.ts";
+import { CliError } from "../errors.ts";
+import { hostOptionSpecs, readHostOptions, toStartArguments } from "../host-options.ts";
+import type { Output } from "../output.ts";
+import { formatUsage, type UsageText } from "../usage.ts";
+
+/** Editors save in bursts (write, rename, chmod); one restart per burst. */
+const debounceMs = 200;
+/** How long a child may take to stop before it is killed (the host itself waits up to 10 s). */
+const stopTimeoutMs = 15_000;
+const binScript = fileURLToPath(new URL("../../../bin/mecha.js", import.meta.url));
+
+const usage: UsageText = {
+  synopsis: "mecha dev [options]",
+  description:
+    "Runs the app like \"mecha start\" and restarts it when a file in the functions or the\n" +
+    "resources folder changes. Takes the same options as \"mecha start\".",
+  options: hostOptionSpecs,
+  examples: ["mecha dev", "mecha dev --port 8080 --log-level debug"],
+};
+
+export async function run({ argv, io, output }: CommandRun): Promise<CommandOutcome> {
+  const { values, positionals } = parseCommand("dev", argv, hostOptionSpecs);
+  if (values.help) {
+    output.line(formatUsage(usage, output.color));
+    return 0;
+  }
+  expectPositionals("dev", positionals, []);
+  const options = readHostOptions(values);
+  const folders = [options.functions, options.resources].map((folder) => resolve(io.cwd, folder));
+  const supervisor = new Supervisor(toStartArguments(options), io.cwd, io.env, output);
+  const watchers = folders.map((folder) => watchFolder(folder, (file) => supervisor.changed(file)));
+  const shutdown = (signal: NodeJS.Signals) => {
+    for (const watcher of watchers) watcher.close();
+    supervisor.stop(signal).then((code) => process.exit(code));
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+  // Whatever ends this process, the child does not outlive it.
+  process.on("exit", () => supervisor.kill());
+  supervisor.start();
+  return "running";
+}
+
+/** Starts, restarts and stops the `mecha start` child, one transition at a time. */
+class Supervisor {
+  #child: ChildProcess | undefined;
+  #exited: Promise<number> = Promise.resolve(0);
+  #queue: Promise<void> = Promise.resolve();
+  #changes = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #restarting = false;
+
+  readonly #args: readonly string[];
+  readonly #cwd: string;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #output: Output;
+
+  constructor(args: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>, output: Output) {
+    this.#args = args;
+    this.#cwd = cwd;
+    this.#env = env;
+    this.#output = output;
+  }
+
+  start(): void {
+    const child = spawn(process.execPath, [binScript, ...this.#args], {
+      cwd: this.#cwd,
+      env: this.#env as NodeJS.ProcessEnv,
+      stdio: ["ignore", "inherit", "inherit"],
+      detached: true,
+    });
+    this.#child = child;
+    this.#exited = new Promise((done) => {
+      child.once("exit", (code, signal) => {
+        if (!this.#stopping && !this.#restarting) {
+          const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+          this.#say(`the app ${how}; waiting for a change to restart`);
+        }
+        done(code ?? 1);
+      });
+      child.once("error", (error) => {
+        this.#say(`could not start the app: ${error.message}`);
+        done(1);
+      });
+    });
+  }
+
+  /** A file changed: restart once the burst of changes is over. */
+  changed(file: string): void {
+    if (this.#stopping) return;
+    this.#changes.add(file);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      const files = [...this.#changes];
+      this.#changes.clear();
+      this.#queue = this.#queue.then(() => this.#restart(files));
+    }, debounceMs);
+  }
+
+  async #restart(files: readonly string[]): Promise<void> {
+    if (this.#stopping) return;
+    this.#say(`${files.length === 1 ? files[0] : `${files.length} files`} changed; restarting`);
+    this.#restarting = true;
+    await this.#stopChild("SIGTERM");
+    this.#restarting = false;
+    if (!this.#stopping) this.start();
+  }
+
+  /** Forwards the signal, waits for the child, and returns the exit code for dev. */
+  async stop(signal: NodeJS.Signals): Promise<number> {
+    if (this.#stopping) {
+      // A second signal: the child's own second-signal path exits at once.
+      this.#child?.kill(signal);
+      return 130;
+    }
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    await this.#queue;
+    await this.#stopChild(signal);
+    return 0;
+  }
+
+  /** Kills the child now, synchronously (for process exit). */
+  kill(): void {
+    if (this.#running()) this.#child!.kill("SIGKILL");
+  }
+
+  async #stopChild(signal: NodeJS.Signals): Promise<void> {
+    if (!this.#running()) return;
+    this.#child!.kill(signal);
+    const timer = setTimeout(() => this.#child?.kill("SIGKILL"), stopTimeoutMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  #running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  #say(text: string): void {
+    this.#output.notice(this.#output.errorColor.magenta(`[mecha dev] ${text}`));
+  }
+}
+
+/** Watches a folder tree; editor swap and backup files are not changes. */
+function watchFolder(folder: string, onChange: (file: string) => void): FSWatcher {
+  try {
+    return watch(folder, { recursive: true }, (_event, file) => {
+      const name = file?.toString() ?? folder;
+      if (/(^|[/\\])(\.#|#)|~$|\.sw[a-p]$|\.tmp$/.test(name)) return;
+      onChange(name);
+    });
+  } catch (cause) {
+    throw new CliError(`cannot watch ${folder}: ${(cause as Error).message}`, { cause });
+  }
+}

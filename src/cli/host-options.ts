@@ -1,0 +1,50 @@
+/** The options of `mecha start` and `mecha dev`, read once and checked. */
+import type { LogLevel } from "../core/logger.ts";
+import { defaults, parseLogLevel, parsePort, sharedOptions, type ParsedValues } from "./args.ts";
+
+export const hostOptionSpecs = {
+  resources: sharedOptions.resources,
+  functions: sharedOptions.functions,
+  port: { ...sharedOptions.port, description: "HTTP port; 0 picks a free one" },
+  host: { ...sharedOptions.host, description: "interface to listen on" },
+  "app-id": { ...sharedOptions["app-id"], description: "app id: state key prefix, event source, subscription names" },
+  "log-level": sharedOptions["log-level"],
+  json: { ...sharedOptions.json, description: "JSON-lines logs and a one-line JSON summary" },
+  help: sharedOptions.help,
+} as const;
+
+export interface HostOptions {
+  resources: string;
+  functions: string;
+  port: number;
+  host: string;
+  appId: string;
+  logLevel: LogLevel;
+  json: boolean;
+}
+
+export function readHostOptions(values: ParsedValues<typeof hostOptionSpecs>): HostOptions {
+  return {
+    resources: values.resources ?? defaults.resources,
+    functions: values.functions ?? defaults.functions,
+    port: parsePort(values.port, defaults.port),
+    host: values.host ?? defaults.host,
+    appId: values["app-id"] ?? defaults.appId,
+    logLevel: parseLogLevel(values["log-level"]),
+    json: values.json ?? false,
+  };
+}
+
+/** The same options as `mecha start` arguments (for `mecha dev`'s child process). */
+export function toStartArguments(options: HostOptions): string[] {
+  return [
+    "start",
+    "--resources", options.resources,
+    "--functions", options.functions,
+    "--port", String(options.port),
+    "--host", options.host,
+    "--app-id", options.appId,
+    "--log-level", options.logLevel,
+    ...(options.json ? ["--json"] : []),
+  ];
+}
