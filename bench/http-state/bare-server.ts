@@ -34,6 +34,11 @@ app.post("/counter/:id", (c) => {
   const etag = write.immediate(key, JSON.stringify({ n: n + 1 }));
   return c.json({ etag });
 });
+app.get("/hello", (c) => c.json({ ok: true }));
+app.get("/state/:id", (c) => {
+  const current = read.get(`bench||${c.req.param("id")}`, Date.now());
+  return c.json({ n: current ? (JSON.parse(current.value) as { n: number }).n : 0 });
+});
 const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
   console.log(`listening http://127.0.0.1:${info.port}`);
 });

@@ -1,7 +1,7 @@
 /** The mecha side: the Node host serving bench/http-state/functions on a state.sqlite store. */
 import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { startNodeHost } from "../../adapters/node/index.ts";
+import { startNodeHost, stopOnSignals } from "../../adapters/node/index.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 
 const [dir] = process.argv.slice(2) as [string];
@@ -26,4 +26,5 @@ const host = await startNodeHost({
   appId: "bench",
   logger: silentLogger,
 });
+stopOnSignals(host);
 console.log(`listening ${host.url}`);

@@ -3,7 +3,7 @@
  * contexts that hand them to functions. It knows no platform and imports no component: the host
  * passes in the catalog of component loaders.
  */
-import type { BindingClient, OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
+import type { OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
 import type { PubSubComponent } from "../blocks/pubsub.ts";
 import type { SecretStoreComponent } from "../blocks/secrets.ts";
 import { createStateClient, type StateClient } from "../blocks/state.ts";
@@ -13,10 +13,11 @@ import { ComponentMetadata } from "../config/metadata.ts";
 import type { ComponentSpec } from "../config/types.ts";
 import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, InvalidRequestError, MechaError } from "../errors.ts";
 import { encodeEnvelope, encodeRaw, cloudEventContentType, defaultContentType } from "./cloudevent.ts";
-import type { Context, PublishOptions } from "./context.ts";
+import type { PublishOptions } from "./context.ts";
+import { InvocationContext, type ContextOptions } from "./invocation-context.ts";
 import type { Logger } from "./logger.ts";
 import { silentLogger } from "./logger.ts";
-import { continueTrace, type TraceContext } from "./trace.ts";
+import { continueTrace } from "./trace.ts";
 
 export interface RuntimeOptions {
   appId: string;
@@ -29,12 +30,6 @@ export interface RuntimeOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-export interface ContextOptions {
-  trace?: TraceContext;
-  log?: Logger;
-  /** The platform's waitUntil; where there is none, promises are collected and awaited by the host. */
-  waitUntil?: (promise: Promise<unknown>) => void;
-}
 
 export class Runtime {
   readonly appId: string;
@@ -45,6 +40,8 @@ export class Runtime {
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #instances = new Map<string, Promise<BlockComponents[Block]>>();
   readonly #stateClients = new Map<string, Promise<StateClient>>();
+  /** One lazy client per store name, shared by every invocation: it holds no invocation state. */
+  readonly #lazyStateClients = new Map<string, StateClient>();
 
   constructor(options: RuntimeOptions) {
     this.appId = options.appId;
@@ -170,33 +167,9 @@ export class Runtime {
     }
   }
 
-  /** A fresh Context for one invocation. */
-  createContext(options: ContextOptions = {}): Context {
-    const trace = options.trace ?? continueTrace();
-    const log = options.log ?? this.logger.child({ traceId: trace.traceId });
-    const pending: Promise<unknown>[] = [];
-    const runtime = this;
-    return {
-      appId: this.appId,
-      trace,
-      log,
-      state: (name) => lazyStateClient(() => runtime.state(name)),
-      publish: (pubsub, topic, data, publishOptions) => runtime.publish(pubsub, topic, data, publishOptions, trace),
-      binding: (name): BindingClient => ({
-        invoke: async (operation, data, metadata) => {
-          const binding = await runtime.outputBinding(name);
-          if (!binding.operations.includes(operation)) {
-            throw new InvalidRequestError(
-              `binding "${name}" (${binding.type}) has no operation "${operation}"; it supports ${binding.operations.join(", ")}`,
-              { code: ErrorCodes.bindingOperation, component: name },
-            );
-          }
-          return binding.invoke({ operation, data, metadata });
-        },
-      }),
-      secret: (store, key) => runtime.secret(store, key),
-      waitUntil: options.waitUntil ?? ((promise) => void pending.push(promise.catch((error) => log.error("waitUntil task failed", { error })))),
-    };
+  /** A fresh Context for one invocation. Its trace and logger are made on first use. */
+  createContext(options: ContextOptions = {}): InvocationContext {
+    return new InvocationContext(this, options);
   }
 
   /** Closes every component that was created. */
@@ -204,7 +177,18 @@ export class Runtime {
     const instances = [...this.#instances.values()];
     this.#instances.clear();
     this.#stateClients.clear();
+    this.#lazyStateClients.clear();
     await Promise.allSettled(instances.map(async (p) => (await p).close()));
+  }
+
+  /** `ctx.state(name)`: a client whose component is created on its first call. */
+  lazyStateClient(name: string): StateClient {
+    let client = this.#lazyStateClients.get(name);
+    if (!client) {
+      client = lazyStateClient(() => this.state(name));
+      this.#lazyStateClients.set(name, client);
+    }
+    return client;
   }
 
   #instance<B extends Block>(name: string, block: B): Promise<BlockComponents[B]> {
@@ -307,19 +291,15 @@ function resolvedValue(
 
 /** A state client whose component is created on its first call. */
 function lazyStateClient(resolve: () => Promise<StateClient>): StateClient {
-  const call =
-    <K extends keyof StateClient>(method: K) =>
-    async (...args: unknown[]) => {
-      const client = await resolve();
-      return (client[method] as (...a: unknown[]) => unknown)(...args);
-    };
+  let resolved: StateClient | undefined;
+  const client = async () => (resolved ??= await resolve());
   return {
-    get: call("get"),
-    set: call("set"),
-    delete: call("delete"),
-    getBulk: call("getBulk"),
-    setBulk: call("setBulk"),
-    deleteBulk: call("deleteBulk"),
-    transaction: call("transaction"),
+    get: async (key) => (resolved ?? (await client())).get(key),
+    set: async (key, value, options) => (resolved ?? (await client())).set(key, value, options),
+    delete: async (key, options) => (resolved ?? (await client())).delete(key, options),
+    getBulk: async (keys) => (resolved ?? (await client())).getBulk(keys),
+    setBulk: async (items) => (resolved ?? (await client())).setBulk(items),
+    deleteBulk: async (items) => (resolved ?? (await client())).deleteBulk(items),
+    transaction: async (operations) => (resolved ?? (await client())).transaction(operations),
   } as StateClient;
 }

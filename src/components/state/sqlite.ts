@@ -146,50 +146,56 @@ export function create(options: ComponentOptions): StateStoreComponent {
   }
 
   let connection: Promise<Connection> | undefined;
+  /** The open connection, once there is one: the hot path then skips a promise per call. */
+  let opened: Connection | undefined;
   const connect = (): Promise<Connection> =>
-    (connection ??= open().catch((error: unknown) => {
-      connection = undefined;
-      throw error;
-    }));
+    (connection ??= open().then(
+      (c) => (opened = c),
+      (error: unknown) => {
+        connection = undefined;
+        throw error;
+      },
+    ));
 
   return {
     type,
     features,
 
     async get(key) {
-      const { get } = await connect();
+      const { get } = opened ?? (await connect());
       return toItem(get.get(key, Date.now()));
     },
 
     async getBulk(keys) {
-      const { getBulk } = await connect();
+      const { getBulk } = opened ?? (await connect());
       const rows = getBulk.all(JSON.stringify(keys), Date.now());
       const byKey = new Map(rows.map((row) => [row.key, row]));
       return keys.map((key) => toItem(byKey.get(key)));
     },
 
     async set(request) {
-      const { write } = await connect();
+      const { write } = opened ?? (await connect());
       return { etag: write([{ operation: "upsert", ...request }])[0]! };
     },
 
     async delete(request) {
-      const { write } = await connect();
+      const { write } = opened ?? (await connect());
       write([{ operation: "delete", ...request }]);
     },
 
     async transaction(operations) {
-      const { write } = await connect();
+      const { write } = opened ?? (await connect());
       write(operations);
     },
 
     async close() {
       const pending = connection;
       connection = undefined;
-      const opened = await pending?.catch(() => undefined);
-      if (!opened) return;
-      clearInterval(opened.timer);
-      opened.db.close();
+      opened = undefined;
+      const closing = await pending?.catch(() => undefined);
+      if (!closing) return;
+      clearInterval(closing.timer);
+      closing.db.close();
     },
   };
 }

@@ -1,0 +1,88 @@
+/**
+ * The Context of one invocation. A class rather than an object of closures: a host makes one per
+ * request or message, so its methods live on the prototype, and its trace and logger are made
+ * only if the invocation asks for them.
+ */
+import type { BindingClient } from "../blocks/bindings.ts";
+import type { StateClient } from "../blocks/state.ts";
+import { ErrorCodes, InvalidRequestError } from "../errors.ts";
+import type { HttpContext, PublishOptions } from "./context.ts";
+import type { Logger } from "./logger.ts";
+import type { Runtime } from "./runtime.ts";
+import { continueTrace, type TraceContext } from "./trace.ts";
+
+export interface ContextOptions {
+  /** The trigger's trace; when absent, one is continued from `traceparent` on first use. */
+  trace?: TraceContext;
+  /** The caller's `traceparent` / `tracestate`, continued only if the invocation needs a trace. */
+  traceparent?: string | null;
+  tracestate?: string | null;
+  log?: Logger;
+  /** The platform's waitUntil (Workers; the Node host's task tracker). */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /** Route parameters of an HTTP invocation. */
+  params?: Readonly<Record<string, string>>;
+}
+
+export class InvocationContext implements HttpContext {
+  readonly #runtime: Runtime;
+  readonly #options: ContextOptions;
+  #trace: TraceContext | undefined;
+  #log: Logger | undefined;
+  readonly params: Readonly<Record<string, string>>;
+
+  constructor(runtime: Runtime, options: ContextOptions) {
+    this.#runtime = runtime;
+    this.#options = options;
+    this.#trace = options.trace;
+    this.#log = options.log;
+    this.params = options.params ?? noParams;
+  }
+
+  get appId(): string {
+    return this.#runtime.appId;
+  }
+
+  get trace(): TraceContext {
+    return (this.#trace ??= continueTrace(this.#options.traceparent, this.#options.tracestate));
+  }
+
+  get log(): Logger {
+    return (this.#log ??= this.#runtime.logger.child({ traceId: this.trace.traceId }));
+  }
+
+  state(name: string): StateClient {
+    return this.#runtime.lazyStateClient(name);
+  }
+
+  publish(pubsub: string, topic: string, data: unknown, options?: PublishOptions): Promise<void> {
+    return this.#runtime.publish(pubsub, topic, data, options, this.trace);
+  }
+
+  binding(name: string): BindingClient {
+    const runtime = this.#runtime;
+    return {
+      async invoke(operation, data, metadata) {
+        const binding = await runtime.outputBinding(name);
+        if (!binding.operations.includes(operation)) {
+          throw new InvalidRequestError(
+            `binding "${name}" (${binding.type}) has no operation "${operation}"; it supports ${binding.operations.join(", ")}`,
+            { code: ErrorCodes.bindingOperation, component: name },
+          );
+        }
+        return binding.invoke({ operation, data, metadata });
+      },
+    };
+  }
+
+  secret(store: string, key: string): Promise<Record<string, string>> {
+    return this.#runtime.secret(store, key);
+  }
+
+  waitUntil(promise: Promise<unknown>): void {
+    if (this.#options.waitUntil) this.#options.waitUntil(promise);
+    else promise.catch((error) => this.log.error("waitUntil task failed", { error }));
+  }
+}
+
+const noParams: Readonly<Record<string, string>> = Object.freeze({});
