@@ -51,6 +51,18 @@ export interface SubscribeRequest {
   concurrency?: number;
 }
 
+/** Deliveries in flight at once for a subscription that does not say. */
+export const defaultSubscriptionConcurrency = 16;
+
+/** A subscription's concurrency, checked: a whole number >= 1 (the default when unset). */
+export function subscriptionConcurrency(request: SubscribeRequest, componentType: string): number {
+  const concurrency = request.concurrency ?? defaultSubscriptionConcurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`${componentType}: concurrency must be a whole number >= 1, got ${concurrency}`);
+  }
+  return concurrency;
+}
+
 export interface ActiveSubscription {
   /** Stop taking new messages and wait for in-flight deliveries to finish. Unsettled ones stay unacked. */
   close(): Promise<void>;

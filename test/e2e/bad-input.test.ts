@@ -110,5 +110,24 @@ describe("bad input", () => {
     const under = await fetch(`${host.url}/echo`, { method: "POST", body: "x".repeat(1024) });
     expect(under.status).toBe(200);
     expect((await under.text()).length).toBe(1024);
+
+    // A streamed (chunked) body has no length header: it is counted as it arrives.
+    const streamed = (size: number) =>
+      fetch(`${host!.url}/echo`, {
+        method: "POST",
+        body: new ReadableStream({
+          start(controller) {
+            for (let sent = 0; sent < size; sent += 256) controller.enqueue(new TextEncoder().encode("y".repeat(Math.min(256, size - sent))));
+            controller.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit);
+    const streamedOver = await streamed(4096);
+    expect(streamedOver.status).toBe(413);
+    expect(((await streamedOver.json()) as { errorCode: string }).errorCode).toBe("ERR_REQUEST_TOO_LARGE");
+    const streamedUnder = await streamed(1000);
+    expect(streamedUnder.status).toBe(200);
+    expect(await streamedUnder.text()).toBe("y".repeat(1000));
   });
 });

@@ -10,10 +10,10 @@ import type {
   PublishRequest,
   SubscribeRequest,
 } from "../../blocks/pubsub.ts";
+import { subscriptionConcurrency } from "../../blocks/pubsub.ts";
 import type { ComponentOptions } from "../types.ts";
 
 const type = "pubsub.in-memory";
-const defaultConcurrency = 16;
 /**
  * A delivery that ends without `ack()` or `retry()` means settling failed (for example the
  * dead-letter publish threw). It is delivered again, but not at once, so that a persistent
@@ -142,10 +142,7 @@ export function create(options: ComponentOptions): PubSubComponent {
     },
 
     async subscribe(request: SubscribeRequest): Promise<ActiveSubscription> {
-      const concurrency = request.concurrency ?? defaultConcurrency;
-      if (!Number.isInteger(concurrency) || concurrency < 1) {
-        throw new RangeError(`${type} "${component}": concurrency must be a whole number >= 1, got ${concurrency}`);
-      }
+      const concurrency = subscriptionConcurrency(request, type);
       let groups = topics.get(request.topic);
       if (!groups) topics.set(request.topic, (groups = new Map()));
       let group = groups.get(request.subscription);

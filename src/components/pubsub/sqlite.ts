@@ -17,11 +17,11 @@ import type {
   PublishRequest,
   SubscribeRequest,
 } from "../../blocks/pubsub.ts";
+import { subscriptionConcurrency } from "../../blocks/pubsub.ts";
 import type { ComponentOptions } from "../types.ts";
 import { openQueueStore, type ClaimedRow, type QueueStore } from "./sqlite-store.ts";
 
 const type = "pubsub.sqlite";
-const defaultConcurrency = 16;
 /** Acked rows are swept at most this often (or once per `retention`, when that is shorter). */
 const cleanupEveryMs = 60_000;
 
@@ -96,10 +96,7 @@ export function create(options: ComponentOptions): PubSubComponent {
     },
 
     async subscribe(request: SubscribeRequest): Promise<ActiveSubscription> {
-      const concurrency = request.concurrency ?? defaultConcurrency;
-      if (!Number.isInteger(concurrency) || concurrency < 1) {
-        throw new RangeError(`${type} "${options.name}": concurrency must be a whole number >= 1, got ${concurrency}`);
-      }
+      const concurrency = subscriptionConcurrency(request, type);
       const queue = await open();
       queue.register(request.topic, request.subscription, Date.now());
       const consumer = new Consumer(queue, request, concurrency, settings);
