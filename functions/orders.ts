@@ -40,7 +40,11 @@ export const getOrder = http("GET /orders/:id", async (_req, ctx) => {
 
 /** GET /orders/:id/receipt — the receipt the fulfilment wrote through the receipts binding. */
 export const getReceipt = http("GET /orders/:id/receipt", async (_req, ctx) => {
-  const { data } = await ctx.binding("receipts").invoke("get", undefined, { key: `${ctx.params.id}.json` });
+  const order = await ctx.state("orders").get<Order>(ctx.params.id!);
+  if (!order?.value.receipt) {
+    return Response.json({ errorCode: "ERR_NOT_FOUND", message: `no receipt for order ${ctx.params.id} (yet)` }, { status: 404 });
+  }
+  const { data } = await ctx.binding("receipts").invoke("get", undefined, { key: order.value.receipt });
   return new Response(data as Uint8Array, { headers: { "content-type": "application/json" } });
 });
 

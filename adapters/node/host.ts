@@ -68,13 +68,20 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
   const subscriptions: ActiveSubscription[] = [];
   const inputs: Array<{ stop(): Promise<void> }> = [];
   let server: ReturnType<typeof createAdaptorServer> | undefined;
-  const close = async () => {
-    await Promise.allSettled(inputs.map((input) => input.stop()));
-    await Promise.allSettled(subscriptions.map((subscription) => subscription.close()));
-    if (server) await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
-    await background.drain(options.shutdownTimeoutMs ?? 10_000);
-    await app.runtime.close();
-  };
+  let closing: Promise<void> | undefined;
+  // Everything stops taking work at once; each part finishes what it has in flight; components
+  // close last, when nothing can use them any more. Calling close twice waits for the same end.
+  const close = () =>
+    (closing ??= (async () => {
+      const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+      await Promise.allSettled([
+        ...inputs.map((input) => input.stop()),
+        ...subscriptions.map((subscription) => subscription.close()),
+        server && closeServer(server, timeoutMs),
+      ]);
+      await background.drain(timeoutMs);
+      await app.runtime.close();
+    })());
 
   try {
     for (const plan of app.subscriptions) {

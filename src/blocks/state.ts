@@ -182,16 +182,15 @@ export function createStateClient(options: StateClientOptions): StateClient {
   };
 
   /** Components report the stored (prefixed) key; a function should see the key it used. */
-  async function userKeys<R>(run: () => Promise<R>): Promise<R> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof EtagMismatchError && prefix !== undefined && error.key.startsWith(`${prefix}${keySeparator}`)) {
-        throw new EtagMismatchError(error.key.slice(prefix.length + keySeparator.length), name);
-      }
-      throw error;
-    }
-  }
+  const userKeys = <R>(pending: Promise<R>): Promise<R> =>
+    prefix === undefined
+      ? pending
+      : pending.catch((error: unknown) => {
+          if (error instanceof EtagMismatchError && error.key.startsWith(`${prefix}${keySeparator}`)) {
+            throw new EtagMismatchError(error.key.slice(prefix.length + keySeparator.length), name);
+          }
+          throw error;
+        });
 
   /** Runs one call per item; good items apply, failures are collected and named. */
   async function eachItem<I extends { key: string }, R>(
@@ -216,11 +215,11 @@ export function createStateClient(options: StateClientOptions): StateClient {
     },
 
     async set(key, value, opts) {
-      return userKeys(() => store.set(toSetRequest(key, value, opts)));
+      return userKeys(store.set(toSetRequest(key, value, opts)));
     },
 
     async delete(key, opts) {
-      await userKeys(() => store.delete(toDeleteRequest(key, opts)));
+      await userKeys(store.delete(toDeleteRequest(key, opts)));
     },
 
     async getBulk<T>(keys: readonly string[]) {
@@ -241,12 +240,12 @@ export function createStateClient(options: StateClientOptions): StateClient {
     async setBulk(items) {
       return eachItem(items, async (item) => ({
         key: item.key,
-        ...(await userKeys(() => store.set(toSetRequest(item.key, item.value, item)))),
+        ...(await userKeys(store.set(toSetRequest(item.key, item.value, item)))),
       }));
     },
 
     async deleteBulk(items) {
-      await eachItem(items, (item) => userKeys(() => store.delete(toDeleteRequest(item.key, item))));
+      await eachItem(items, (item) => userKeys(store.delete(toDeleteRequest(item.key, item))));
     },
 
     async transaction(operations) {
@@ -260,7 +259,7 @@ export function createStateClient(options: StateClientOptions): StateClient {
           { component: name },
         );
       });
-      await userKeys(() => store.transaction!(storeOps));
+      await userKeys(store.transaction(storeOps));
     },
   };
   return client;

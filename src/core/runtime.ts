@@ -289,17 +289,21 @@ function resolvedValue(
   return entry.value;
 }
 
-/** A state client whose component is created on its first call. */
+/** A state client whose component is created on its first call; later calls go straight through. */
 function lazyStateClient(resolve: () => Promise<StateClient>): StateClient {
   let resolved: StateClient | undefined;
-  const client = async () => (resolved ??= await resolve());
+  let pending: Promise<StateClient> | undefined;
+  const client = () => (pending ??= resolve().then((c) => (resolved = c), (error) => {
+    pending = undefined;
+    throw error;
+  }));
   return {
-    get: async (key) => (resolved ?? (await client())).get(key),
-    set: async (key, value, options) => (resolved ?? (await client())).set(key, value, options),
-    delete: async (key, options) => (resolved ?? (await client())).delete(key, options),
-    getBulk: async (keys) => (resolved ?? (await client())).getBulk(keys),
-    setBulk: async (items) => (resolved ?? (await client())).setBulk(items),
-    deleteBulk: async (items) => (resolved ?? (await client())).deleteBulk(items),
-    transaction: async (operations) => (resolved ?? (await client())).transaction(operations),
+    get: (key) => (resolved ? resolved.get(key) : client().then((c) => c.get(key))),
+    set: (key, value, options) => (resolved ? resolved.set(key, value, options) : client().then((c) => c.set(key, value, options))),
+    delete: (key, options) => (resolved ? resolved.delete(key, options) : client().then((c) => c.delete(key, options))),
+    getBulk: (keys) => (resolved ? resolved.getBulk(keys) : client().then((c) => c.getBulk(keys))),
+    setBulk: (items) => (resolved ? resolved.setBulk(items) : client().then((c) => c.setBulk(items))),
+    deleteBulk: (items) => (resolved ? resolved.deleteBulk(items) : client().then((c) => c.deleteBulk(items))),
+    transaction: (operations) => (resolved ? resolved.transaction(operations) : client().then((c) => c.transaction(operations))),
   } as StateClient;
 }

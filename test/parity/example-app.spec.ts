@@ -45,11 +45,14 @@ export function describeExampleAppParity(driver: ParityDriver): void {
       expect(receipt.json.signature).toMatch(/^[0-9a-f]{64}$/);
     });
 
-    it("dead-letters a bad order, which then shows as rejected", async () => {
+    it("dead-letters a bad order, which then shows as rejected, with no receipt", async () => {
       const id = freshName("order");
       expect((await driver.request("POST", "/orders", { id, item: "ghost", quantity: 0 })).status).toBe(201);
       const rejected = await waitFor(() => orderStatus(id, "rejected"), { timeoutMs: 15_000, what: `order ${id} rejected` });
       expect(rejected.json.receipt).toBeUndefined();
+      const receipt = await driver.request("GET", `/orders/${id}/receipt`);
+      expect(receipt.status).toBe(404);
+      expect(receipt.json.errorCode).toBe("ERR_NOT_FOUND");
     });
 
     it("answers 404 with a JSON error for a missing order", async () => {
