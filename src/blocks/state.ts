@@ -5,7 +5,9 @@
  */
 import {
   BulkStateError,
+  type ErrorCode,
   ErrorCodes,
+  MechaError,
   EtagMismatchError,
   InvalidRequestError,
   NotSupportedError,
@@ -181,16 +183,28 @@ export function createStateClient(options: StateClientOptions): StateClient {
     return { key: storeKey(key), etag, concurrency: opts.concurrency ?? "last-write" };
   };
 
-  /** Components report the stored (prefixed) key; a function should see the key it used. */
-  const userKeys = <R>(pending: Promise<R>): Promise<R> =>
-    prefix === undefined
-      ? pending
-      : pending.catch((error: unknown) => {
-          if (error instanceof EtagMismatchError && error.key.startsWith(`${prefix}${keySeparator}`)) {
-            throw new EtagMismatchError(error.key.slice(prefix.length + keySeparator.length), name);
-          }
-          throw error;
-        });
+  /**
+   * What a store throws, as a function should see it: an etag mismatch names the key the
+   * function used (components know only the prefixed one); a backend failure gets the stable
+   * code of its operation, with the backend's error as `cause`. Messages carry the backend's
+   * error code, never its text, which can hold connection details.
+   */
+  const translate = <R>(pending: Promise<R>, code: ErrorCode, what: string): Promise<R> =>
+    pending.catch((error: unknown) => {
+      if (error instanceof EtagMismatchError) {
+        const storeKeyPrefix = prefix === undefined ? undefined : `${prefix}${keySeparator}`;
+        if (storeKeyPrefix && error.key.startsWith(storeKeyPrefix)) {
+          throw new EtagMismatchError(error.key.slice(storeKeyPrefix.length), name);
+        }
+        throw error;
+      }
+      if (error instanceof MechaError) throw error;
+      const reason = (error as { code?: unknown })?.code ?? (error as Error)?.name ?? "error";
+      throw new MechaError(code, `${what} on state store "${name}" (${store.type}) failed: ${String(reason)}`, {
+        component: name,
+        cause: error,
+      });
+    });
 
   /** Runs one call per item; good items apply, failures are collected and named. */
   async function eachItem<I extends { key: string }, R>(
@@ -210,23 +224,25 @@ export function createStateClient(options: StateClientOptions): StateClient {
 
   const client: StateClient = {
     async get<T>(key: string) {
-      const item = await store.get(storeKey(key));
+      const item = await translate(store.get(storeKey(key)), ErrorCodes.stateGet, `get "${key}"`);
       return item && { value: decodeValue(item.value) as T, etag: item.etag };
     },
 
     async set(key, value, opts) {
-      return userKeys(store.set(toSetRequest(key, value, opts)));
+      return translate(store.set(toSetRequest(key, value, opts)), ErrorCodes.stateSave, `save "${key}"`);
     },
 
     async delete(key, opts) {
-      await userKeys(store.delete(toDeleteRequest(key, opts)));
+      await translate(store.delete(toDeleteRequest(key, opts)), ErrorCodes.stateDelete, `delete "${key}"`);
     },
 
     async getBulk<T>(keys: readonly string[]) {
       const storeKeys = keys.map(storeKey);
-      const items = store.getBulk
-        ? await store.getBulk(storeKeys)
-        : await Promise.all(storeKeys.map((k) => store.get(k)));
+      const items = await translate(
+        store.getBulk ? store.getBulk(storeKeys) : Promise.all(storeKeys.map((k) => store.get(k))),
+        ErrorCodes.stateGet,
+        `bulk get of ${keys.length} key(s)`,
+      );
       return keys.map((key, i) => {
         const item = items[i];
         return {
@@ -240,12 +256,14 @@ export function createStateClient(options: StateClientOptions): StateClient {
     async setBulk(items) {
       return eachItem(items, async (item) => ({
         key: item.key,
-        ...(await userKeys(store.set(toSetRequest(item.key, item.value, item)))),
+        ...(await translate(store.set(toSetRequest(item.key, item.value, item)), ErrorCodes.stateSave, `save "${item.key}"`)),
       }));
     },
 
     async deleteBulk(items) {
-      await eachItem(items, (item) => userKeys(store.delete(toDeleteRequest(item.key, item))));
+      await eachItem(items, (item) =>
+        translate(store.delete(toDeleteRequest(item.key, item)), ErrorCodes.stateDelete, `delete "${item.key}"`),
+      );
     },
 
     async transaction(operations) {
@@ -259,7 +277,7 @@ export function createStateClient(options: StateClientOptions): StateClient {
           { component: name },
         );
       });
-      await userKeys(store.transaction(storeOps));
+      await translate(store.transaction(storeOps), ErrorCodes.stateTransaction, `transaction of ${storeOps.length} operation(s)`);
     },
   };
   return client;
