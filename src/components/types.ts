@@ -21,6 +21,12 @@ export interface ComponentOptions {
   logger?: Logger;
   /** The environment the runtime resolves `envRef` from (`process.env` on Node). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The platform's binding objects by name — on Workers, the `env` of the invocation (KV
+   * namespaces, Durable Object namespaces, Queue producers, R2 buckets). Read on first use, never
+   * in `create`, so a missing binding fails the call that needs it with a clear error.
+   */
+  bindings?: Readonly<Record<string, unknown>>;
 }
 
 export type Block = "state" | "pubsub" | "bindings" | "secretstores";

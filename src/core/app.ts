@@ -21,6 +21,14 @@ export interface AppOptions extends HttpAppOptions {
   baseDir: string;
   logger?: Logger;
   env?: Readonly<Record<string, string | undefined>>;
+  /** The platform's binding objects (Workers `env`), handed to components. */
+  bindings?: Readonly<Record<string, unknown>>;
+  /**
+   * Who fires `cron(...)` functions: the host, through an implicit `bindings.cron` component per
+   * schedule (Node), or the platform's scheduler, which calls the adapter (Workers Cron
+   * Triggers, EventBridge schedules). Default "host".
+   */
+  cronTriggers?: "host" | "platform";
 }
 
 export interface App {
@@ -40,7 +48,7 @@ export function createApp(options: AppOptions): App {
   const registry = createRegistry(options.modules);
   // A `cron(...)` function is an input binding with an implicit bindings.cron component, so
   // schedules take the same path as any input binding.
-  const cronComponents: ComponentSpec[] = registry.crons.map(({ id, definition }) => ({
+  const cronComponents: ComponentSpec[] = (options.cronTriggers === "platform" ? [] : registry.crons).map(({ id, definition }) => ({
     name: cronComponentName(id),
     type: "bindings.cron",
     version: "v1",
@@ -55,6 +63,7 @@ export function createApp(options: AppOptions): App {
     baseDir: options.baseDir,
     logger: options.logger,
     env: options.env,
+    bindings: options.bindings,
   });
   const http = createHttpApp(runtime, registry.http, options);
   const subscriptions = [

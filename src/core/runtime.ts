@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Environment for `envRef`; defaults to `process.env` where there is one. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The platform's binding objects (Workers `env`), handed to components. */
+  bindings?: Readonly<Record<string, unknown>>;
 }
 
 
@@ -38,6 +40,7 @@ export class Runtime {
   readonly #catalog: Readonly<Record<string, CatalogEntry>>;
   readonly #baseDir: string;
   readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #bindings: Readonly<Record<string, unknown>> | undefined;
   readonly #instances = new Map<string, Promise<BlockComponents[Block]>>();
   readonly #stateClients = new Map<string, Promise<StateClient>>();
   /** One lazy client per store name, shared by every invocation: it holds no invocation state. */
@@ -49,6 +52,7 @@ export class Runtime {
     this.#catalog = options.catalog;
     this.#baseDir = options.baseDir;
     this.#env = options.env ?? (globalThis.process?.env as Record<string, string | undefined>) ?? {};
+    this.#bindings = options.bindings;
     const specs = new Map<string, ComponentSpec>();
     for (const spec of options.components) {
       if (specs.has(spec.name)) {
@@ -216,6 +220,7 @@ export class Runtime {
       metadata: new ComponentMetadata(values, spec.name, spec.file),
       logger: this.logger.child({ component: spec.name }),
       env: this.#env,
+      bindings: this.#bindings,
     });
   }
 
