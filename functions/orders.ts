@@ -12,7 +12,10 @@ export interface Order {
   receipt?: string;
 }
 
-/** POST /orders — store the order (first write wins: an id is placed once) and announce it. */
+/**
+ * POST /orders — store the order (first write wins: an id is placed once) and announce it.
+ * Placing the same order again is answered 200 (a retry); another order under a taken id, 409.
+ */
 export const placeOrder = http("POST /orders", async (req, ctx) => {
   const body = (await req.json()) as Partial<Order>;
   if (typeof body?.id !== "string" || !/^[\w.-]{1,64}$/.test(body.id)) {
@@ -24,10 +27,15 @@ export const placeOrder = http("POST /orders", async (req, ctx) => {
     await ctx.publish("orderbus", "orders.placed", order);
     return Response.json({ id: order.id, etag }, { status: 201 });
   } catch (error) {
-    if (error instanceof EtagMismatchError) {
+    if (!(error instanceof EtagMismatchError)) throw error;
+    // The same order again is a client's retry (perhaps after a failed publish): answer it
+    // idempotently, and announce it again while it is still waiting to be fulfilled.
+    const existing = await ctx.state("orders").get<Order>(order.id);
+    if (!existing || existing.value.item !== order.item || existing.value.quantity !== order.quantity) {
       return Response.json({ errorCode: "ERR_ORDER_EXISTS", message: `order ${order.id} already exists` }, { status: 409 });
     }
-    throw error;
+    if (existing.value.status === "placed") await ctx.publish("orderbus", "orders.placed", existing.value);
+    return Response.json({ id: order.id, etag: existing.etag }, { status: 200 });
   }
 });
 

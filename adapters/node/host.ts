@@ -74,12 +74,20 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
   const close = () =>
     (closing ??= (async () => {
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
-      await Promise.allSettled([
+      // One deadline for everything: a handler that never returns must not keep the process
+      // alive. Past it, unsettled messages stay unacked and are delivered again elsewhere.
+      const finished = Promise.allSettled([
         ...inputs.map((input) => input.stop()),
         ...subscriptions.map((subscription) => subscription.close()),
         server && closeServer(server, timeoutMs),
+        background.drain(timeoutMs),
       ]);
-      await background.drain(timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+      if ((await Promise.race([finished, deadline])) === "timeout") {
+        logger.warn(`shutdown: in-flight work did not finish within ${timeoutMs} ms; leaving it unacked`);
+      }
+      clearTimeout(timer);
       await app.runtime.close();
     })());
 
@@ -89,7 +97,9 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
       const deliver = createDeliverer(app.runtime, plan, (message, settlement) =>
         options.onSettled?.(plan.name, message, settlement),
       );
-      subscriptions.push(await pubsub.subscribe({ topic: plan.topic, subscription: plan.name, deliver }));
+      subscriptions.push(
+        await pubsub.subscribe({ topic: plan.topic, subscription: plan.name, deliver, concurrency: plan.concurrency }),
+      );
       logger.debug("subscribed", { subscription: plan.name, pubsub: plan.pubsub, topic: plan.topic });
     }
     for (const { id, definition } of app.registry.crons) {

@@ -43,3 +43,26 @@ export interface InputBindingComponent {
 export interface BindingClient {
   invoke(operation: string, data?: unknown, metadata?: Record<string, string>): Promise<BindingResponse>;
 }
+
+/** How object-store bindings write `data`: bytes as they are, a string as text, anything else as JSON. */
+export function encodeBindingData(data: unknown): Uint8Array | string {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (typeof data === "string") return data;
+  if (data === undefined) return "";
+  return JSON.stringify(data);
+}
+
+/** The `list` operation's data for object-store bindings: `{ prefix?, maxResults? }`. */
+export function parseListOptions(data: unknown, malformed: (message: string) => Error): { prefix?: string; maxResults?: number } {
+  if (data === undefined || data === null) return {};
+  if (typeof data !== "object" || Array.isArray(data) || data instanceof Uint8Array) {
+    throw malformed(`"list" takes { prefix?, maxResults? } as data`);
+  }
+  const { prefix, maxResults } = data as Record<string, unknown>;
+  if (prefix !== undefined && typeof prefix !== "string") throw malformed(`list: prefix must be a string`);
+  if (maxResults !== undefined && (typeof maxResults !== "number" || !Number.isInteger(maxResults) || maxResults < 0)) {
+    throw malformed(`list: maxResults must be a whole number >= 0`);
+  }
+  return { ...(prefix ? { prefix } : {}), ...(maxResults !== undefined ? { maxResults } : {}) };
+}

@@ -76,3 +76,21 @@ export interface PubSubComponent {
   subscribe(request: SubscribeRequest): Promise<ActiveSubscription>;
   close(): Promise<void>;
 }
+
+/**
+ * A published message as carried by a push queue (Cloudflare Queues; SQS): what a queue-backed
+ * component sends and what the platform adapter turns back into an {@link InboundMessage}.
+ */
+export interface QueuedMessageBody {
+  mecha: 1;
+  topic: string;
+  data: Uint8Array;
+  contentType: string;
+  metadata?: Record<string, string>;
+}
+
+export function isQueuedMessageBody(body: unknown): body is QueuedMessageBody {
+  if (typeof body !== "object" || body === null) return false;
+  const b = body as Partial<QueuedMessageBody>;
+  return b.mecha === 1 && typeof b.topic === "string" && b.data instanceof Uint8Array && typeof b.contentType === "string";
+}

@@ -72,6 +72,14 @@ export function createApp(options: AppOptions): App {
       .filter((s) => inScope(s.scopes, options.appId))
       .map((s) => planForSubscriptionSpec(options.appId, s, http)),
   ];
+  const names = new Map<string, number>();
+  for (const plan of subscriptions) names.set(plan.name, (names.get(plan.name) ?? 0) + 1);
+  const shared = [...names].filter(([, count]) => count > 1).map(([name]) => `"${name}"`);
+  if (shared.length) {
+    // Two subscriptions under one durable name would share one consumer group: each message
+    // would reach only one of them.
+    throw new ComponentConfigError(`subscription names must be unique; used more than once: ${shared.join(", ")}`, {});
+  }
   const pubsubs = new Set(runtime.components.filter((c) => c.block === "pubsub").map((c) => c.name));
   for (const plan of subscriptions) {
     if (!pubsubs.has(plan.pubsub)) {

@@ -3,6 +3,7 @@
  * package (loaded on first publish), and the decoding of delivered bytes back into events.
  */
 import { InvalidRequestError } from "../errors.ts";
+import { base64ToBytes, bytesToBase64 } from "./base64.ts";
 import type { TraceContext } from "./trace.ts";
 
 /** A delivered event as a subscription handler sees it. */
@@ -52,7 +53,7 @@ export async function encodeEnvelope(request: EnvelopeRequest): Promise<Uint8Arr
     traceid: request.trace.traceparent,
     ...(request.trace.tracestate ? { tracestate: request.trace.tracestate } : {}),
   };
-  if (request.data instanceof Uint8Array) fields.data_base64 = Buffer.from(request.data).toString("base64");
+  if (request.data instanceof Uint8Array) fields.data_base64 = bytesToBase64(request.data);
   else fields.data = request.data;
   const event = new CloudEvent(fields, true);
   return textEncoder.encode(JSON.stringify(event.toJSON()));
@@ -107,7 +108,7 @@ export function decodeDelivery(input: {
 
 function withData(event: Record<string, unknown>, input: { topic: string; pubsub: string }): TopicEvent {
   const data =
-    typeof event.data_base64 === "string" ? new Uint8Array(Buffer.from(event.data_base64, "base64")) : event.data;
+    typeof event.data_base64 === "string" ? base64ToBytes(event.data_base64) : event.data;
   const { data_base64: _ignored, ...rest } = event;
   return { topic: input.topic, pubsubname: input.pubsub, ...rest, data } as TopicEvent;
 }

@@ -26,6 +26,8 @@ export interface DeliveryPlan {
   backoff?: BackoffOptions;
   rawPayload?: boolean;
   routes?: SubscribeFunction["routes"];
+  /** Most deliveries in flight at once (the component's default when unset). */
+  concurrency?: number;
   handler: SubscriptionHandler<any>;
 }
 
@@ -79,9 +81,18 @@ async function runHandler(runtime: Runtime, plan: DeliveryPlan, message: Inbound
   }
   const handler = plan.routes?.find((rule) => safeMatch(rule.match, event, log))?.handler ?? plan.handler;
   const trace = continueTrace(event.traceparent, event.tracestate);
-  const ctx = runtime.createContext({ trace, log: log.child({ messageId: message.id, traceId: trace.traceId }) });
+  // Work a handler hands to waitUntil is part of handling the message: it finishes before the
+  // message is acked, so a crash in between means a redelivery, not lost work.
+  const tasks: Promise<unknown>[] = [];
+  const ctx = runtime.createContext({
+    trace,
+    log: log.child({ messageId: message.id, traceId: trace.traceId }),
+    waitUntil: (promise) => void tasks.push(promise),
+  });
   try {
     const result = await handler(event, ctx);
+    const failed = (await Promise.allSettled(tasks)).find((t): t is PromiseRejectedResult => t.status === "rejected");
+    if (failed) throw failed.reason;
     if (result === undefined || result === Outcomes.success) return Outcomes.success;
     if (result === Outcomes.retry || result === Outcomes.drop) return result;
     log.warn(`handler returned ${JSON.stringify(result)}; expected nothing, "success", "retry" or "drop" — retrying`, {

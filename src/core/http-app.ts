@@ -51,10 +51,12 @@ export function createHttpApp(
     // (reading `c.req.raw.body` makes Node's adapter build a full Request); a chunked body is
     // counted as it streams in.
     app.on(methods, definition.path, async (c) => {
-      if (c.req.header("transfer-encoding") === undefined) {
-        const length = c.req.header("content-length");
-        return length !== undefined && Number(length) > limit ? tooLarge(c) : run(c);
+      const length = c.req.header("content-length");
+      if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
+        return Number(length) > limit ? tooLarge(c) : run(c);
       }
+      // No length to go by: a chunked upload, or a Request built by an adapter (Lambda, tests).
+      if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.raw.body === null) return run(c);
       const rejected = await streamingLimit(c, async () => {
         c.res = await run(c);
       });
@@ -65,8 +67,12 @@ export function createHttpApp(
   app.notFound((c) => errorJson(c, 404, "ERR_NOT_FOUND", `no function serves ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     const mapped = errorResponse(error);
-    if (mapped.status >= 500) runtime.logger.error("http function failed", { path: c.req.path, error });
-    return errorJson(c, mapped.status, mapped.errorCode, mapped.message);
+    if (mapped.status < 500) return errorJson(c, mapped.status, mapped.errorCode, mapped.message);
+    // A server-side failure's details (component names, paths, upstream answers) go to the log,
+    // tied to the client's answer by an id; the client learns only what kind of failure it was.
+    const incident = crypto.randomUUID();
+    runtime.logger.error("http function failed", { path: c.req.path, incident, detail: mapped.message, error });
+    return errorJson(c, mapped.status, mapped.errorCode, `the function failed (incident ${incident}); the host's log has the details`);
   });
   return app;
 }
@@ -81,7 +87,7 @@ export function errorResponse(error: unknown): { status: number; errorCode: stri
   if (error instanceof SyntaxError) {
     return { status: 400, errorCode: ErrorCodes.invalidRequest, message: "request body is not valid JSON" };
   }
-  return { status: 500, errorCode: "ERR_INTERNAL", message: "the function failed; see the host's log" };
+  return { status: 500, errorCode: "ERR_INTERNAL", message: error instanceof Error ? error.message : String(error) };
 }
 
 function statusFor(code: string): number {

@@ -6,6 +6,7 @@
 import type { Hono } from "hono";
 import type { SubscriptionSpec } from "../config/types.ts";
 import type { DeliveryOutcome, SubscribeFunction } from "../functions.ts";
+import { bytesToBase64 } from "./base64.ts";
 import { cloudEventContentType } from "./cloudevent.ts";
 import type { DeliveryPlan } from "./delivery.ts";
 import type { Registered } from "./registry.ts";
@@ -21,6 +22,7 @@ export function planForFunction(appId: string, { id, definition }: Registered<Su
     backoff: definition.backoff,
     rawPayload: definition.rawPayload,
     routes: definition.routes,
+    concurrency: definition.concurrency,
     handler: definition.handler,
   };
 }
@@ -39,7 +41,7 @@ export function planForSubscriptionSpec(appId: string, spec: SubscriptionSpec, a
     rawPayload: spec.rawPayload,
     handler: async (event, ctx): Promise<DeliveryOutcome> => {
       const { data, ...attributes } = event;
-      const body = data instanceof Uint8Array ? { ...attributes, data_base64: Buffer.from(data).toString("base64") } : event;
+      const body = data instanceof Uint8Array ? { ...attributes, data_base64: bytesToBase64(data) } : event;
       const response = await app.request(spec.route, {
         method: "POST",
         body: JSON.stringify(body),

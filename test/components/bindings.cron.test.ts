@@ -125,3 +125,16 @@ describe("createSchedule", () => {
     expect(errors.length).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("bindings.cron @every limits", () => {
+  it("rejects an @every longer than timers can count, naming the schedule field", async () => {
+    const { create } = await import("../../src/components/bindings/cron.ts");
+    const { ComponentMetadata } = await import("../../src/config/metadata.ts");
+    const { ComponentConfigError } = await import("../../src/errors.ts");
+    const make = (schedule: string) => () =>
+      create({ name: "tick", appId: "a", baseDir: ".", metadata: new ComponentMetadata({ schedule }, "tick") });
+    expect(make("@every 720h")).toThrow(ComponentConfigError);
+    expect(make("@every 720h")).toThrow(/schedule.*at most 24 days/);
+    expect(make("@every 24h")).not.toThrow();
+  });
+});

@@ -160,6 +160,62 @@ describe("pubsub.sqlite shared by several processes", () => {
   });
 });
 
+describe("pubsub.sqlite retention", () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const open = (dir: string, metadata: Record<string, string> = {}) => {
+    const component = sqlite(dir, metadata);
+    cleanups.push(() => component.close());
+    return component;
+  };
+  const text = (message: InboundMessage) => new TextDecoder().decode(message.data);
+  const publish = (component: PubSubComponent, topic: string, body: string) =>
+    component.publish({ topic, data: new TextEncoder().encode(body), contentType: "text/plain" });
+
+  const collect = async (component: PubSubComponent, topic: string, subscription: string) => {
+    const received: string[] = [];
+    await component.subscribe({
+      topic,
+      subscription,
+      deliver: async (message) => {
+        received.push(text(message));
+        await message.ack();
+      },
+    });
+    return received;
+  };
+
+  it("keeps messages published before any subscription exists and gives them to the first one", async () => {
+    const dir = tempDir();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const bus = open(dir);
+    const topic = freshName("dead-letters");
+    // As the pipeline does when it dead-letters into a topic nobody reads yet.
+    await publish(bus, topic, "poison 1");
+    await publish(bus, topic, "poison 2");
+
+    const received = await collect(bus, topic, freshName("inspector"));
+    await waitFor(() => received.length === 2, { what: "both retained messages" });
+    expect(received.sort()).toEqual(["poison 1", "poison 2"]);
+  });
+
+  it("does not give a new subscription the messages older than the retention", async () => {
+    const dir = tempDir();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const topic = freshName("old");
+    await publish(open(dir, { retention: "1ms" }), topic, "too old");
+    const start = Date.now();
+    await waitFor(() => Date.now() - start >= 5, { intervalMs: 1 });
+    const bus = open(dir, { retention: "1ms" });
+    const received = await collect(bus, topic, freshName("late"));
+    await publish(bus, topic, "fresh");
+    await waitFor(() => received.includes("fresh"), { what: "the fresh message" });
+    expect(received).toEqual(["fresh"]);
+  });
+});
+
 describe("pubsub.sqlite configuration", () => {
   it("opens its file, relative to baseDir, on first use and not when created", async () => {
     const dir = tempDir();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startNodeHost, type NodeHost } from "../../adapters/node/index.ts";
-import { silentLogger } from "../../src/core/logger.ts";
+import { createConsoleLogger, silentLogger } from "../../src/core/logger.ts";
 import { ComponentConfigError } from "../../src/errors.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -80,11 +80,22 @@ describe("bad input", () => {
     expect(error.message).toMatch(/"ghostbus"/);
   });
 
-  it("answers a function's use of an unknown component with a JSON error, and keeps serving", async () => {
-    host = await start({ "components/store.yaml": stateYaml("store", "state.sqlite"), "functions/hello.ts": helloFunction });
+  it("answers a function's use of an unknown component with a JSON error, logs the details, and keeps serving", async () => {
+    const lines: string[] = [];
+    const dir = await project({ "components/store.yaml": stateYaml("store", "state.sqlite"), "functions/hello.ts": helloFunction });
+    dirs.push(dir);
+    const logger = createConsoleLogger({ level: "error", write: (_level, line) => void lines.push(line) });
+    host = await startNodeHost({ baseDir: dir, resources: "components", port: 0, logger });
     const missing = await fetch(`${host.url}/missing`);
     expect(missing.status).toBe(500);
-    expect(await missing.json()).toEqual({ errorCode: "ERR_COMPONENT_NOT_FOUND", message: expect.stringMatching(/"nope".*"store"/) });
+    const body = (await missing.json()) as { errorCode: string; message: string };
+    expect(body.errorCode).toBe("ERR_COMPONENT_NOT_FOUND");
+    // The client learns the kind of failure and an incident id, not the app's configuration.
+    expect(body.message).not.toContain("store");
+    const incident = /incident ([0-9a-f-]{36})/.exec(body.message)?.[1];
+    expect(incident).toBeDefined();
+    const logged = JSON.parse(lines.find((line) => line.includes(incident!))!) as { detail: string };
+    expect(logged.detail).toMatch(/"nope".*"store"/);
     const hello = await fetch(`${host.url}/hello`);
     expect(hello.status).toBe(200);
     expect(await hello.json()).toEqual({ hello: true });

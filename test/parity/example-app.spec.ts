@@ -34,6 +34,16 @@ export function describeExampleAppParity(driver: ParityDriver): void {
       expect(stored.json.item).toBe("pen");
     });
 
+    it("answers a repeated identical order idempotently with 200 and the stored etag", async () => {
+      const id = freshName("order");
+      const first = await driver.request("POST", "/orders", { id, item: "cup", quantity: 4 });
+      const again = await driver.request("POST", "/orders", { id, item: "cup", quantity: 4 });
+      expect(first.status).toBe(201);
+      expect(again.status).toBe(200);
+      expect(again.json.id).toBe(id);
+      await waitFor(() => orderStatus(id, "fulfilled"), { timeoutMs: 15_000, what: `order ${id} fulfilled` });
+    });
+
     it("fulfils a placed order through the subscriber and writes a signed receipt", async () => {
       const id = freshName("order");
       await driver.request("POST", "/orders", { id, item: "lamp", quantity: 3 });

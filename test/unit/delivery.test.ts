@@ -75,3 +75,13 @@ describe("CloudEvent envelopes", () => {
     expect(() => decode(new TextEncoder().encode('{"not":"an event"}'))).toThrow(/not a valid CloudEvent/);
   });
 });
+
+describe("base64", () => {
+  it("round-trips every byte value, also past the chunk size", async () => {
+    const { base64ToBytes, bytesToBase64 } = await import("../../src/core/base64.ts");
+    const bytes = new Uint8Array(70_000).map((_, i) => (i * 7) % 256);
+    const text = bytesToBase64(bytes);
+    expect(text).toBe(Buffer.from(bytes).toString("base64"));
+    expect(base64ToBytes(text)).toEqual(bytes);
+  });
+});

@@ -70,3 +70,22 @@ describe("registry", () => {
     ).toThrow(/b\.two: route "GET \/x" is already served by a\.one/);
   });
 });
+
+describe("app assembly", () => {
+  it("refuses two subscriptions under one durable name", async () => {
+    const { createApp } = await import("../../src/core/app.ts");
+    const { componentCatalog } = await import("../../src/components/catalog.ts");
+    const make = () =>
+      createApp({
+        appId: "a",
+        baseDir: ".",
+        catalog: componentCatalog,
+        resources: { components: [{ name: "bus", type: "pubsub.in-memory", version: "v1", metadata: [], scopes: [] }], subscriptions: [] },
+        modules: [
+          { name: "m", exports: { one: subscribe({ pubsub: "bus", topic: "t", name: "same" }, () => {}) } },
+          { name: "n", exports: { two: subscribe({ pubsub: "bus", topic: "u", name: "same" }, () => {}) } },
+        ],
+      });
+    expect(make).toThrow(/subscription name "same" is already used|used more than once: "same"/);
+  });
+});

@@ -137,7 +137,11 @@ export function scheduleProblem(expression: string): string | undefined {
   if (zone !== undefined && !isTimeZone(zone)) return `unknown time zone "${zone}"`;
   if (!rest) return "is empty";
   if (rest.startsWith("@every")) {
-    return everyIntervalMs(rest) === undefined ? 'needs a duration after @every, e.g. "@every 15s" or "@every 1h30m"' : undefined;
+    const ms = everyIntervalMs(rest);
+    if (ms === undefined) return 'needs a duration after @every, e.g. "@every 15s" or "@every 1h30m"';
+    // Timers overflow past 2^31-1 ms (about 24.8 days) and then fire at once, over and over.
+    if (ms > maxEveryMs) return "must be at most 24 days (use a cron expression for longer periods)";
+    return undefined;
   }
   if (rest.startsWith("@")) {
     return descriptors.includes(rest) ? undefined : `unknown descriptor "${rest}"; use one of ${descriptors.join(", ")} or "@every <duration>"`;
@@ -216,6 +220,8 @@ function isTimeZone(zone: string): boolean {
     return false;
   }
 }
+
+const maxEveryMs = 24 * 24 * 3_600_000;
 
 /** The `@every` interval; Dapr rounds anything under a second up to one second. */
 function everyIntervalMs(rest: string): number | undefined {

@@ -22,6 +22,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { BindingRequest, BindingResponse, OutputBindingComponent } from "../../blocks/bindings.ts";
+import { encodeBindingData, parseListOptions } from "../../blocks/bindings.ts";
 import { ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
 
@@ -78,7 +79,7 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
       await ensureRoot();
       try {
         await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, encode(request.data));
+        await writeFile(path, encodeBindingData(request.data));
       } catch (cause) {
         throw fail(`could not write "${fileName}" (${errorCode(cause)})`, cause);
       }
@@ -99,7 +100,7 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
     },
 
     async list(request) {
-      const { prefix, maxResults } = listOptions(request.data, malformed);
+      const { prefix, maxResults } = parseListOptions(request.data, malformed);
       await ensureRoot();
       const names = (await walk(root))
         .map((path) => toSlashes(relative(root, path)))
@@ -145,27 +146,6 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
 /** `fileName` (Dapr's) or `key` (the object stores' name), whichever is set. */
 function fileNameOf(request: BindingRequest): string | undefined {
   return request.metadata?.["fileName"] || request.metadata?.["key"] || undefined;
-}
-
-function encode(data: unknown): Uint8Array | string {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (typeof data === "string") return data;
-  if (data === undefined) return "";
-  return JSON.stringify(data);
-}
-
-function listOptions(data: unknown, malformed: (message: string) => Error): { prefix?: string; maxResults?: number } {
-  if (data === undefined || data === null) return {};
-  if (typeof data !== "object" || Array.isArray(data) || data instanceof Uint8Array) {
-    throw malformed(`"list" takes { prefix?, maxResults? } as data`);
-  }
-  const { prefix, maxResults } = data as Record<string, unknown>;
-  if (prefix !== undefined && typeof prefix !== "string") throw malformed(`list: prefix must be a string`);
-  if (maxResults !== undefined && (typeof maxResults !== "number" || !Number.isInteger(maxResults) || maxResults < 0)) {
-    throw malformed(`list: maxResults must be a whole number >= 0`);
-  }
-  return { ...(prefix ? { prefix } : {}), ...(maxResults !== undefined ? { maxResults } : {}) };
 }
 
 async function walk(folder: string): Promise<string[]> {

@@ -66,9 +66,15 @@ export interface ClaimRequest {
 }
 
 export interface QueueStore {
-  /** Records the subscription so that publishes from now on keep a row for it. Idempotent. */
-  register(topic: string, subscription: string, now: number): void;
-  /** Stores the message and its delivery rows atomically. False when the topic has no subscription (dropped). */
+  /**
+   * Records the subscription so that publishes from now on keep a row for it. Idempotent. A new
+   * subscription also gets the topic's messages published since `retainedSince` — as a Redis
+   * consumer group created at the start of its stream does — so nothing published before the
+   * first subscriber (a dead-letter topic nobody reads yet, a `mecha publish` before the first
+   * `mecha start`) is lost.
+   */
+  register(topic: string, subscription: string, now: number, retainedSince: number): void;
+  /** Stores the message and its delivery rows atomically; kept for `retention` even with no subscription. True when some subscription got a row. */
   publish(message: { id: string; topic: string; data: Uint8Array; contentType: string; metadata?: Record<string, string>; now: number }): boolean;
   /** Takes up to `limit` due rows of a subscription, oldest first, and leases them. */
   claim(request: ClaimRequest): ClaimedRow[];
@@ -103,9 +109,17 @@ export function openQueueStore(db: BetterSqlite3.Database, busyTimeoutMs: number
   );
   const insertMessage = db.prepare(
     `INSERT INTO mecha_pubsub_messages (id, topic, data, content_type, metadata, published_at)
-     SELECT @id, @topic, @data, @contentType, @metadata, @now
-     WHERE EXISTS (SELECT 1 FROM mecha_pubsub_subscriptions WHERE topic = @topic)`,
+     VALUES (@id, @topic, @data, @contentType, @metadata, @now)`,
   );
+  const backfill = db.prepare(
+    `INSERT INTO mecha_pubsub_deliveries (message_seq, topic, subscription, visible_at)
+     SELECT seq, topic, @subscription, @now FROM mecha_pubsub_messages
+      WHERE topic = @topic AND published_at >= @retainedSince ORDER BY seq`,
+  );
+  const registerNew = db.transaction((topic: string, subscription: string, now: number, retainedSince: number) => {
+    if (register.run(topic, subscription, now).changes === 0) return;
+    backfill.run({ topic, subscription, now, retainedSince });
+  });
   const insertDeliveries = db.prepare(
     `INSERT INTO mecha_pubsub_deliveries (message_seq, topic, subscription, visible_at)
      SELECT @messageSeq, topic, subscription, @now FROM mecha_pubsub_subscriptions WHERE topic = @topic`,
@@ -152,9 +166,7 @@ export function openQueueStore(db: BetterSqlite3.Database, busyTimeoutMs: number
       metadata: message.metadata && Object.keys(message.metadata).length ? JSON.stringify(message.metadata) : null,
       now: message.now,
     });
-    if (inserted.changes === 0) return false;
-    insertDeliveries.run({ messageSeq: inserted.lastInsertRowid, topic: message.topic, now: message.now });
-    return true;
+    return insertDeliveries.run({ messageSeq: inserted.lastInsertRowid, topic: message.topic, now: message.now }).changes > 0;
   });
   const cleanup = db.transaction((before: number) => {
     deleteAcked.run(before);
@@ -162,7 +174,7 @@ export function openQueueStore(db: BetterSqlite3.Database, busyTimeoutMs: number
   });
 
   return {
-    register: (topic, subscription, now) => void register.run(topic, subscription, now),
+    register: (topic, subscription, now, retainedSince) => registerNew.immediate(topic, subscription, now, retainedSince),
     publish: (message) => publish.immediate(message),
     claim: (request) =>
       // RETURNING does not keep the subquery's order.

@@ -1,8 +1,9 @@
 /**
  * `pubsub.sqlite`: a durable pub/sub in one SQLite file, the embedded default for local runs.
  *
- * A subscription is registered durably the first time it subscribes; from then on every publish
- * to its topic stores one delivery row for it, in the same transaction as the message, whether a
+ * Every message is kept for `retention`. A subscription is registered durably the first time it
+ * subscribes, and gets the retained messages of its topic; from then on every publish to its
+ * topic stores one delivery row for it, in the same transaction as the message, whether a
  * consumer is running or not. Consumers claim due rows with a lease (one atomic UPDATE …
  * RETURNING), so several processes on one file never hold the same row at once; a lease that
  * runs out (the consumer was killed) makes the row due again. Consumers in this process are woken
@@ -98,7 +99,8 @@ export function create(options: ComponentOptions): PubSubComponent {
     async subscribe(request: SubscribeRequest): Promise<ActiveSubscription> {
       const concurrency = subscriptionConcurrency(request, type);
       const queue = await open();
-      queue.register(request.topic, request.subscription, Date.now());
+      const now = Date.now();
+      queue.register(request.topic, request.subscription, now, now - settings.retentionMs);
       const consumer = new Consumer(queue, request, concurrency, settings);
       consumers.add(consumer);
       consumer.wake();

@@ -1,6 +1,8 @@
 /**
- * `secretstores.local.env`: secrets from the process environment, as Dapr's component reads
- * them. For development; values are never logged or put in an error.
+ * `secretstores.local.env`: secrets from the environment, as Dapr's component reads them. The
+ * environment is the runtime's: `process.env` on Node; on Workers, the Worker's string vars and
+ * secrets (`wrangler secret put`), which is how a Worker holds secrets. Values are never logged
+ * or put in an error.
  *
  * Metadata (Dapr's): `prefix` — only variables starting with it are visible, a key is looked up
  * as prefix + key, and the prefix is removed from the names `bulkGet` returns.
@@ -18,7 +20,8 @@ import type { ComponentOptions } from "../types.ts";
 export const type = "secretstores.local.env";
 
 /** Creates the store; reads nothing until asked. */
-export function create({ metadata }: ComponentOptions): SecretStoreComponent {
+export function create({ metadata, env }: ComponentOptions): SecretStoreComponent {
+  const environment = (): Readonly<Record<string, string | undefined>> => env ?? globalThis.process?.env ?? {};
   const prefix = metadata.string("prefix", "");
   // Windows variable names are case-insensitive, so Dapr matches the prefix that way there.
   const caseInsensitive = globalThis.process?.platform === "win32";
@@ -45,10 +48,6 @@ export function create({ metadata }: ComponentOptions): SecretStoreComponent {
     },
     async close() {},
   };
-}
-
-function environment(): Readonly<Record<string, string | undefined>> {
-  return globalThis.process?.env ?? {};
 }
 
 /** Dapr hides its own credentials from this store: `APP_API_TOKEN` and anything `DAPR_`. */
