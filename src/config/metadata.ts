@@ -9,16 +9,20 @@ export class ComponentMetadata {
   readonly #values: Readonly<Record<string, string>>;
   readonly #component: string;
   readonly #file: string | undefined;
+  readonly #referenced: ReadonlySet<string>;
 
   /**
    * @param values the resolved metadata (secretKeyRef/envRef already replaced by their values)
    * @param component the component's name, for error messages
    * @param file the YAML file it came from, for error messages
+   * @param referenced the fields whose values came from a secretKeyRef or envRef: their values
+   *   never appear in an error message
    */
-  constructor(values: Readonly<Record<string, string>>, component: string, file?: string) {
+  constructor(values: Readonly<Record<string, string>>, component: string, file?: string, referenced: ReadonlySet<string> = new Set()) {
     this.#values = values;
     this.#component = component;
     this.#file = file;
+    this.#referenced = referenced;
   }
 
   /** The raw values, e.g. to pass through to a client library. */
@@ -81,9 +85,14 @@ export class ComponentMetadata {
     return raw as T;
   }
 
-  /** A config error for `field` of this component. */
+  /**
+   * A config error for `field` of this component. A value that came from a secret or the
+   * environment is blanked out of the message, whatever the component wrote.
+   */
   error(field: string, message: string): ComponentConfigError {
-    return new ComponentConfigError(message, { file: this.#file, component: this.#component, field });
+    const value = this.#values[field];
+    const safe = value && this.#referenced.has(field) ? message.split(value).join("<value from secretKeyRef/envRef>") : message;
+    return new ComponentConfigError(safe, { file: this.#file, component: this.#component, field });
   }
 }
 

@@ -212,12 +212,13 @@ export class Runtime {
 
   async #create(spec: ComponentSpec): Promise<BlockComponents[Block]> {
     const values = await this.#resolveMetadata(spec);
+    const referenced = new Set(spec.metadata.filter((m) => m.secretKeyRef || m.envRef !== undefined).map((m) => m.name));
     const module = await this.#catalog[spec.type]!.load();
     return module.create({
       name: spec.name,
       appId: this.appId,
       baseDir: this.#baseDir,
-      metadata: new ComponentMetadata(values, spec.name, spec.file),
+      metadata: new ComponentMetadata(values, spec.name, spec.file, referenced),
       logger: this.logger.child({ component: spec.name }),
       env: this.#env,
       bindings: this.#bindings,
