@@ -49,6 +49,15 @@ export type StoreTransactionOperation =
   | ({ operation: "upsert" } & StoreSetRequest)
   | ({ operation: "delete" } & StoreDeleteRequest);
 
+/** What a backend cannot do below or above the block's own rules. */
+export interface StateStoreLimits {
+  /**
+   * The shortest TTL the backend accepts, in seconds (Workers KV: 60). The state client rejects a
+   * shorter one with ERR_STATE_INVALID_TTL before the store sees it.
+   */
+  readonly minTtlSeconds?: number;
+}
+
 /**
  * What a state component implements. `get`, `set` and `delete` are required; a store that can
  * do more says so in `features` and implements `transaction`. A set or delete with an etag that
@@ -59,6 +68,8 @@ export interface StateStoreComponent {
   /** The Dapr `spec.type`, e.g. `state.sqlite`. */
   readonly type: string;
   readonly features: readonly StateFeature[];
+  /** Backend limits the client enforces up front; absent = none beyond the block's. */
+  readonly limits?: StateStoreLimits;
   get(key: string): Promise<StoredItem | undefined>;
   set(request: StoreSetRequest): Promise<{ etag: string }>;
   delete(request: StoreDeleteRequest): Promise<void>;
@@ -168,6 +179,13 @@ export function createStateClient(options: StateClientOptions): StateClient {
     if (opts.concurrency === "first-write") require("etag", "first-write concurrency");
     const ttl = parseTtl(opts.ttlInSeconds ?? opts.metadata?.["ttlInSeconds"], name);
     if (ttl !== undefined) require("ttl", "ttlInSeconds");
+    const minTtl = store.limits?.minTtlSeconds;
+    if (ttl !== undefined && minTtl !== undefined && ttl < minTtl) {
+      throw new InvalidRequestError(`ttlInSeconds must be at least ${minTtl} on ${store.type}; got ${ttl}`, {
+        code: ErrorCodes.invalidTtl,
+        component: name,
+      });
+    }
     return {
       key: storeKey(key),
       value: encodeValue(value, name),

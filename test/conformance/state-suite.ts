@@ -75,6 +75,8 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
     });
 
     const declares = (feature: StateFeature) => store.features.includes(feature);
+    /** The expiry cases use 1 s TTLs; a store with a longer minimum (Workers KV: 60 s) skips them. */
+    const minTtlSeconds = store.limits?.minTtlSeconds ?? 1;
 
     /** A client whose keys no other test or run uses (a fresh app id is a fresh key prefix). */
     const freshClient = (options: { appId?: string; keyPrefix?: KeyPrefix } = {}): StateClient =>
@@ -445,7 +447,21 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
       });
     });
 
-    if (declares("ttl")) {
+    if (declares("ttl") && minTtlSeconds > 1) {
+      describe(`TTL (declared, at least ${minTtlSeconds} s)`, () => {
+        it("rejects a ttlInSeconds below the store's minimum with ERR_STATE_INVALID_TTL and writes nothing", async () => {
+          const state = freshClient();
+          expect((await rejection(state.set("k", "v", { ttlInSeconds: minTtlSeconds - 1 }))).code).toBe(ErrorCodes.invalidTtl);
+          expect(await state.get("k")).toBeUndefined();
+        });
+
+        it("accepts a ttlInSeconds at the store's minimum and keeps the value until then", async () => {
+          const state = freshClient();
+          const { etag } = await state.set("k", "v", { ttlInSeconds: minTtlSeconds });
+          expect(await state.get("k")).toEqual({ value: "v", etag });
+        });
+      });
+    } else if (declares("ttl")) {
       // These cases wait for real time to pass, so they run side by side.
       describe.concurrent("TTL (declared)", () => {
         const untilAbsent = (state: StateClient, key: string, notBefore = 0) =>
