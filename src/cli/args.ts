@@ -14,6 +14,10 @@ export const defaults = {
   host: "127.0.0.1",
   appId: "mecha-app",
   logLevel: "info",
+  /** `mecha build --target workers`: the Cloudflare resources folder, the output, wrangler's config. */
+  workersResources: "components/cloudflare",
+  workersOut: "dist/workers",
+  wranglerConfig: "wrangler.toml",
 } as const satisfies Record<string, string | number>;
 
 /** One option: how `parseArgs` reads it, and how `--help` shows it. */

@@ -18,6 +18,7 @@ const commands: readonly CommandEntry[] = [
   { name: "publish", summary: "publish an event to a topic", load: () => import("./commands/publish.ts") },
   { name: "state", summary: "get, set or delete a key in a state store", load: () => import("./commands/state.ts") },
   { name: "invoke", summary: "send an HTTP request to a running host", load: () => import("./commands/invoke.ts") },
+  { name: "build", summary: "bundle the app for a platform (--target workers) with its bindings", load: () => import("./commands/build.ts") },
 ];
 
 /**

@@ -14,11 +14,15 @@ const entry = <B extends Block>(block: B, load: () => Promise<ComponentModule<B>
 export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "state.in-memory": entry("state", () => import("./state/in-memory.ts")),
   "state.sqlite": entry("state", () => import("./state/sqlite.ts")),
+  "state.cloudflare.durableobjects": entry("state", () => import("./state/cloudflare-durableobjects.ts")),
+  "state.cloudflare.workerskv": entry("state", () => import("./state/cloudflare-workerskv.ts")),
   "pubsub.in-memory": entry("pubsub", () => import("./pubsub/in-memory.ts")),
   "pubsub.sqlite": entry("pubsub", () => import("./pubsub/sqlite.ts")),
+  "pubsub.cloudflare.queues": entry("pubsub", () => import("./pubsub/cloudflare-queues.ts")),
   "bindings.http": entry("bindings", () => import("./bindings/http.ts")),
   "bindings.cron": entry("bindings", () => import("./bindings/cron.ts")),
   "bindings.localstorage": entry("bindings", () => import("./bindings/localstorage.ts")),
+  "bindings.cloudflare.r2": entry("bindings", () => import("./bindings/cloudflare-r2.ts")),
   "secretstores.local.env": entry("secretstores", () => import("./secretstores/local-env.ts")),
   "secretstores.local.file": entry("secretstores", () => import("./secretstores/local-file.ts")),
 };

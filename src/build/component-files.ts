@@ -1,0 +1,49 @@
+/**
+ * Where each component type's source file is, for builds that import only the components a
+ * resources folder uses. The catalog (src/components/catalog.ts) hides its files behind
+ * `load()` functions, which a build cannot look into, so the same table is kept here; a unit
+ * test checks that both list the same types.
+ */
+
+/** A component type's source, and whether it can leave Node. */
+export interface ComponentFile {
+  /** The component's source file, relative to the mecha package root. */
+  file: string;
+  /**
+   * Set when the component needs Node (a local file, a native module, a process-long timer): why,
+   * and what to use on Workers instead. Bundled platform builds reject such a component.
+   */
+  nodeOnly?: { reason: string; instead: string };
+}
+
+/** Every type of the component catalog, by `spec.type`. */
+export const componentFiles: Readonly<Record<string, ComponentFile>> = {
+  "state.in-memory": { file: "src/components/state/in-memory.ts" },
+  "state.sqlite": {
+    file: "src/components/state/sqlite.ts",
+    nodeOnly: { reason: "it keeps its data in a local SQLite file", instead: "state.cloudflare.durableobjects or state.cloudflare.workerskv" },
+  },
+  "state.cloudflare.durableobjects": { file: "src/components/state/cloudflare-durableobjects.ts" },
+  "state.cloudflare.workerskv": { file: "src/components/state/cloudflare-workerskv.ts" },
+  "pubsub.in-memory": { file: "src/components/pubsub/in-memory.ts" },
+  "pubsub.sqlite": {
+    file: "src/components/pubsub/sqlite.ts",
+    nodeOnly: { reason: "it keeps its messages in a local SQLite file", instead: "pubsub.cloudflare.queues" },
+  },
+  "pubsub.cloudflare.queues": { file: "src/components/pubsub/cloudflare-queues.ts" },
+  "bindings.http": { file: "src/components/bindings/http.ts" },
+  "bindings.cron": {
+    file: "src/components/bindings/cron.ts",
+    nodeOnly: { reason: "it runs its own timer in a long-lived process", instead: "a cron(...) function, which becomes a Cron Trigger" },
+  },
+  "bindings.localstorage": {
+    file: "src/components/bindings/localstorage.ts",
+    nodeOnly: { reason: "it writes files on the local disk", instead: "bindings.cloudflare.r2" },
+  },
+  "bindings.cloudflare.r2": { file: "src/components/bindings/cloudflare-r2.ts" },
+  "secretstores.local.env": { file: "src/components/secretstores/local-env.ts" },
+  "secretstores.local.file": {
+    file: "src/components/secretstores/local-file.ts",
+    nodeOnly: { reason: "it reads a file on the local disk", instead: "secretstores.local.env, which reads the Worker's secrets and vars" },
+  },
+};
