@@ -17,14 +17,14 @@ export interface ParityDriver {
   stop(): Promise<void>;
 }
 
-/** Sends a request with fetch and reads the whole answer. */
-export async function fetchParity(url: string, method: string, body?: string | object, headers: Record<string, string> = {}): Promise<ParityResponse> {
+/** The request body and headers every driver sends: objects as JSON. */
+export function parityRequestInit(method: string, body?: string | object, headers: Record<string, string> = {}): RequestInit {
   const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-  const response = await fetch(url, {
-    method,
-    body: payload,
-    headers: { ...(payload !== undefined ? { "content-type": "application/json" } : {}), ...headers },
-  });
+  return { method, body: payload, headers: { ...(payload !== undefined ? { "content-type": "application/json" } : {}), ...headers } };
+}
+
+/** Reads a whole answer, with the body parsed as JSON when it is JSON. */
+export async function readParityResponse(response: { status: number; headers: Headers; text(): Promise<string> }): Promise<ParityResponse> {
   const text = await response.text();
   let json: unknown;
   try {
@@ -33,4 +33,9 @@ export async function fetchParity(url: string, method: string, body?: string | o
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Sends a request with fetch and reads the whole answer. */
+export async function fetchParity(url: string, method: string, body?: string | object, headers: Record<string, string> = {}): Promise<ParityResponse> {
+  return readParityResponse(await fetch(url, parityRequestInit(method, body, headers)));
 }

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import type { Miniflare } from "miniflare";
 import { buildWorkers } from "../../src/build/workers/build.ts";
 import { startBuiltWorker } from "../support/miniflare-worker.ts";
-import type { ParityDriver, ParityResponse } from "./driver.ts";
+import { parityRequestInit, readParityResponse, type ParityDriver } from "./driver.ts";
 import { describeExampleAppParity } from "./example-app.spec.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -35,21 +35,9 @@ function workersDriver(): ParityDriver {
       // The receipt key is a Worker secret in production (`wrangler secret put`).
       mf = startBuiltWorker(build, { vars: { "receipt-signing-key": "parity-test-key" } });
     },
-    async request(method, path, body, headers = {}) {
-      const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-      const response = await mf!.dispatchFetch(`http://worker${path}`, {
-        method,
-        body: payload,
-        headers: { ...(payload !== undefined ? { "content-type": "application/json" } : {}), ...headers },
-      });
-      const text = await response.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: response.status, headers: response.headers as unknown as Headers, text, json } satisfies ParityResponse;
+    async request(method, path, body, headers) {
+      const response = await mf!.dispatchFetch(`http://worker${path}`, parityRequestInit(method, body, headers) as never);
+      return readParityResponse(response as unknown as Response);
     },
     async stop() {
       await mf?.dispose();
