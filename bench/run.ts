@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { benchHttpState, formatHttpState } from "./http-state/index.ts";
+import { benchWorkersBundle, formatWorkersBundle } from "./workers-bundle/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -20,3 +21,6 @@ const connections = Number(values.connections);
 console.log(`mecha bench — node ${process.version}, ${rounds} round(s) × ${durationS}s, ${connections} connections\n`);
 console.log("HTTP function: state get + set (POST /counter/:id over 100 keys)");
 console.log(formatHttpState(await benchHttpState({ rounds, durationS, connections })));
+
+console.log("\nWorkers bundle: the example app built by mecha build --target workers --minify");
+console.log(formatWorkersBundle(await benchWorkersBundle(values.quick ? 3 : 7)));
