@@ -65,7 +65,7 @@ export function createWorker<Env extends object = Record<string, unknown>>(optio
       return appFor(env).http.fetch(request, env, ctx as never);
     },
 
-    async queue(batch, env, ctx) {
+    async queue(batch, env) {
       const app = appFor(env);
       const subscription = options.queues[batch.queue];
       const plan = app.subscriptions.find((p) => p.name === subscription);
@@ -80,7 +80,6 @@ export function createWorker<Env extends object = Record<string, unknown>>(optio
       }
       const deliver = createDeliverer(app.runtime, plan);
       await Promise.all(batch.messages.map((message) => deliver(toInboundMessage(message, plan.topic))));
-      void ctx;
     },
 
     async scheduled(controller, env, ctx) {

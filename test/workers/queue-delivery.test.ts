@@ -12,7 +12,7 @@ import { buildWorkers, type WorkersBuildResult } from "../../src/build/workers/b
 import { startBuiltWorker } from "../support/miniflare-worker.ts";
 import { waitFor } from "../support/wait.ts";
 
-const functions = `import { http, subscribe, type Context } from "mecha";
+const functions = `import { cron, http, subscribe, type Context } from "mecha";
 
 async function bump(ctx: Context, key: string): Promise<void> {
   const state = ctx.state("jobs");
@@ -58,6 +58,9 @@ export const counts = http("POST /counts", async (req, ctx) => {
 
 export const missing = http("GET /missing", async (_req, ctx) => Response.json(await ctx.binding("nope").invoke("get")));
 export const health = http("GET /health", async () => new Response("ok"));
+
+export const tick = cron("*/5 * * * *", async (ctx) => bump(ctx, "ticks"));
+export const otherTick = cron("0 * * * *", async (ctx) => bump(ctx, "hourly"));
 `;
 
 const yaml = (name: string, type: string, metadata = "[]") =>
@@ -119,6 +122,15 @@ describe("Workers adapter: queue batches in workerd", () => {
     const producer = await mf.getQueueProducer<string>(lenient.producerBinding);
     await producer.send("garbage");
     await waitFor(async () => (await counts(["lenient:raw:garbage"]))["lenient:raw:garbage"] === 1, { timeoutMs: 15_000, what: "the raw message" });
+  });
+
+  it("runs the cron functions whose schedule a Cron Trigger names, and only those", async () => {
+    expect(build.cloudflare.crons.map((c) => c.schedule).sort()).toEqual(["*/5 * * * *", "0 * * * *"]);
+    const worker = await mf.getWorker();
+    await worker.scheduled({ cron: "*/5 * * * *" });
+    await worker.scheduled({ cron: "*/5 * * * *" });
+    const c = await counts(["ticks", "hourly"]);
+    expect(c).toEqual({ ticks: 2, hourly: 0 });
   });
 
   it("answers an unknown binding name with a JSON 500, and keeps serving", async () => {
