@@ -19,6 +19,9 @@ import { createConsoleLogger, type Logger } from "../../src/core/logger.ts";
 import type { FunctionModule } from "../../src/core/registry.ts";
 import { toInboundMessage } from "./queue-message.ts";
 
+/** A message the pipeline could not settle is offered again after this, not in a busy loop. */
+const unsettledRetryMs = 1000;
+
 export interface WorkerOptions {
   appId: string;
   modules: readonly FunctionModule[];
@@ -79,7 +82,15 @@ export function createWorker<Env extends object = Record<string, unknown>>(optio
         return;
       }
       const deliver = createDeliverer(app.runtime, plan);
-      await Promise.all(batch.messages.map((message) => deliver(toInboundMessage(message, plan.topic))));
+      await Promise.all(
+        batch.messages.map(async (message) => {
+          const inbound = toInboundMessage(message, plan.topic);
+          await deliver(inbound);
+          // Returning from queue() acks every message that was not retried. One the pipeline could
+          // not settle (its dead-letter publish failed) must go back to the queue, not be lost.
+          if (!inbound.settled) await inbound.retry(unsettledRetryMs);
+        }),
+      );
     },
 
     async scheduled(controller, env, ctx) {

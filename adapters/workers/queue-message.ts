@@ -6,13 +6,20 @@ import { isQueuedMessageBody, type InboundMessage } from "../../src/blocks/pubsu
 const maxRetryDelaySeconds = 43_200;
 const encoder = new TextEncoder();
 
+/** An InboundMessage that knows whether the pipeline settled it. */
+export interface QueueInboundMessage extends InboundMessage {
+  /** True once `ack()` or `retry()` was called. */
+  readonly settled: boolean;
+}
+
 /**
  * Wraps a queue message. A body mecha did not write (sent by another producer) is delivered as a
  * raw payload — JSON for structured values, text for strings, bytes for binary — rather than
  * dropped: the subscriber decides what it means.
  */
-export function toInboundMessage(message: Message<unknown>, topic: string): InboundMessage {
+export function toInboundMessage(message: Message<unknown>, topic: string): QueueInboundMessage {
   const body = message.body;
+  let settled = false;
   const wire = isQueuedMessageBody(body)
     ? { data: body.data, contentType: body.contentType, metadata: body.metadata ?? {} }
     : rawWire(body);
@@ -23,10 +30,15 @@ export function toInboundMessage(message: Message<unknown>, topic: string): Inbo
     contentType: wire.contentType,
     metadata: wire.metadata,
     attempt: message.attempts,
+    get settled() {
+      return settled;
+    },
     async ack() {
+      settled = true;
       message.ack();
     },
     async retry(delayMs) {
+      settled = true;
       message.retry({ delaySeconds: Math.min(maxRetryDelaySeconds, Math.max(0, Math.ceil(delayMs / 1000))) });
     },
   };

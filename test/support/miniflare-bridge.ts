@@ -14,20 +14,12 @@
  * const store = await bridge.store({ type: "state.cloudflare.durableobjects", metadata: { objectName: "t1" } });
  * await bridge.dispose();
  */
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import type { StateStoreComponent, StoredItem } from "../../src/blocks/state.ts";
-import {
-  ComponentConfigError,
-  type ErrorCode,
-  EtagMismatchError,
-  InvalidRequestError,
-  MechaError,
-  NotSupportedError,
-} from "../../src/errors.ts";
-import { decodeJson, encodeJson, type BridgeResponse, type SerializedError } from "./bridge-protocol.ts";
+import { bundleBridgeWorker, postText, rebuildError } from "./bridge-shared.ts";
+import { decodeJson, encodeJson, type BridgeResponse } from "./bridge-protocol.ts";
 import { freshName } from "./wait.ts";
 
 /** The binding names the bridge Worker gets; the components' defaults. */
@@ -52,24 +44,8 @@ export interface MiniflareBridge {
 }
 
 const entryPoint = fileURLToPath(new URL("./bridge-worker.ts", import.meta.url));
-let bundled: Promise<string> | undefined;
 
-/** The bridge Worker as one ES module; built once per test process. */
-function bundle(): Promise<string> {
-  return (bundled ??= build({
-    entryPoints: [entryPoint],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*", "node:*"],
-    // Errors take their `name` from their class: keep class names as written.
-    keepNames: true,
-    logLevel: "silent",
-  }).then((result) => result.outputFiles[0]!.text));
-}
+const bundle = () => bundleBridgeWorker(entryPoint);
 
 export async function startMiniflareBridge(options: BridgeOptions = {}): Promise<MiniflareBridge> {
   const mf = new Miniflare({
@@ -125,40 +101,4 @@ export async function startMiniflareBridge(options: BridgeOptions = {}): Promise
   };
 }
 
-function postText(url: URL, body: string, agent: Agent): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
-    const req = request(url, { method: "POST", agent, headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
-/** The component's error, as the class it was thrown as inside workerd. */
-function rebuildError(e: SerializedError): Error {
-  const code = e.code as ErrorCode | undefined;
-  let error: Error;
-  switch (e.name) {
-    case "EtagMismatchError":
-      return new EtagMismatchError(e.key ?? "", e.component);
-    case "InvalidRequestError":
-      return new InvalidRequestError(e.message, { code, component: e.component });
-    case "NotSupportedError":
-      error = new NotSupportedError("", "", e.component);
-      break;
-    case "ComponentConfigError":
-      // The message already names the component and field; the details are set, not re-added.
-      error = Object.assign(new ComponentConfigError(e.message), { component: e.component, field: e.field });
-      break;
-    default:
-      error = code ? new MechaError(code, e.message, { component: e.component }) : Object.assign(new Error(e.message), { name: e.name });
-  }
-  error.message = e.message;
-  return error;
-}
