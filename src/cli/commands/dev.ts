@@ -7,30 +7,47 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { watch, type FSWatcher } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { expectPositionals, parseCommand } from "../args.ts";
+import { parseArgs } from "node:util";
+import { expectPositionals, helpHint, parseCommand } from "../args.ts";
 import type { CommandOutcome, CommandRun } from "../command.ts";
-import { CliError } from "../errors.ts";
+import { CliError, UsageError } from "../errors.ts";
 import { hostOptionSpecs, readHostOptions, toStartArguments } from "../host-options.ts";
 import type { Output } from "../output.ts";
 import { formatUsage, type UsageText } from "../usage.ts";
 
 /** Editors save in bursts (write, rename, chmod); one restart per burst. */
-const debounceMs = 200;
+export const debounceMs = 200;
 /** How long a child may take to stop before it is killed (the host itself waits up to 10 s). */
 const stopTimeoutMs = 15_000;
 const binScript = fileURLToPath(new URL("../../../bin/mecha.js", import.meta.url));
 
+const targets = ["node", "workers"] as const;
+
+const devOptionSpecs = {
+  target: {
+    type: "string",
+    short: "t",
+    placeholder: "platform",
+    description: "node, or workers to run the app in Miniflare (see mecha dev --target workers --help)",
+    defaultValue: "node",
+  },
+  ...hostOptionSpecs,
+} as const;
+
 const usage: UsageText = {
-  synopsis: "mecha dev [options]",
+  synopsis: ["mecha dev [options]", "mecha dev --target workers [options]"],
   description:
     "Runs the app like \"mecha start\" and restarts it when a file in the functions or the\n" +
-    "resources folder changes. Takes the same options as \"mecha start\".",
-  options: hostOptionSpecs,
-  examples: ["mecha dev", "mecha dev --port 8080 --log-level debug"],
+    "resources folder changes. Takes the same options as \"mecha start\". With --target workers\n" +
+    "it builds the app as a Cloudflare Worker and runs it in Miniflare instead.",
+  options: devOptionSpecs,
+  examples: ["mecha dev", "mecha dev --port 8080 --log-level debug", "mecha dev --target workers"],
 };
 
 export async function run({ argv, io, output }: CommandRun): Promise<CommandOutcome> {
-  const { values, positionals } = parseCommand("dev", argv, hostOptionSpecs);
+  // Each target has its own options, so the target is read before the strict parse.
+  if (readTarget(argv) === "workers") return (await import("./dev-workers.ts")).run({ argv, io, output });
+  const { values, positionals } = parseCommand("dev", argv, devOptionSpecs);
   if (values.help) {
     output.line(formatUsage(usage, output.color));
     return 0;
@@ -50,6 +67,17 @@ export async function run({ argv, io, output }: CommandRun): Promise<CommandOutc
   process.on("exit", () => supervisor.kill());
   supervisor.start();
   return "running";
+}
+
+/** `--target`, from a lenient parse: the other options are the target's to check. */
+function readTarget(argv: readonly string[]): (typeof targets)[number] {
+  const { values } = parseArgs({ args: [...argv], options: { target: { type: "string", short: "t" } }, strict: false, allowPositionals: true });
+  const target = values.target;
+  if (target === undefined || target === true) return "node";
+  if (!(targets as readonly unknown[]).includes(target)) {
+    throw new UsageError(`--target must be ${targets.join(" or ")}, got "${String(target)}"`, helpHint("dev"));
+  }
+  return target as (typeof targets)[number];
 }
 
 /** Starts, restarts and stops the `mecha start` child, one transition at a time. */
@@ -154,10 +182,10 @@ class Supervisor {
   }
 }
 
-/** Watches a folder tree; editor swap and backup files are not changes. */
-function watchFolder(folder: string, onChange: (file: string) => void): FSWatcher {
+/** Watches a folder tree (or only the folder); editor swap and backup files are not changes. */
+export function watchFolder(folder: string, onChange: (file: string) => void, { recursive = true } = {}): FSWatcher {
   try {
-    return watch(folder, { recursive: true }, (_event, file) => {
+    return watch(folder, { recursive }, (_event, file) => {
       const name = file?.toString() ?? folder;
       if (/(^|[/\\])(\.#|#)|~$|\.sw[a-p]$|\.tmp$/.test(name)) return;
       onChange(name);

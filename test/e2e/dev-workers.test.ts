@@ -1,0 +1,261 @@
+/**
+ * `mecha dev --target workers`, end to end: real `node bin/mecha.js` processes in temporary app
+ * folders whose components are the Cloudflare ones, serving the built Worker from Miniflare
+ * (workerd) with a local Durable Object store.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/wait.ts";
+
+const repo = resolve(import.meta.dirname, "../..");
+const bin = join(repo, "bin/mecha.js");
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: a small Workers app on disk, and `mecha dev --target workers` run in it.
+
+/** The app's functions; `version` is what GET /hello answers, to see a reload happen. */
+const appFunctions = (version: string) => `
+import { http } from "mecha";
+
+export const hello = http("GET /hello", () => new Response(${JSON.stringify(version)}));
+
+/** A counter in the Durable Object store: each call adds one. */
+export const count = http("POST /count", async (_req, ctx) => {
+  const store = ctx.state("counters");
+  const n = (((await store.get("n"))?.value as number | undefined) ?? 0) + 1;
+  await store.set("n", n);
+  return Response.json({ n });
+});
+
+/** A secret from .dev.vars and a var from wrangler.toml, both through the Worker's env. */
+export const vars = http("GET /vars", async (_req, ctx) =>
+  Response.json({ ...(await ctx.secret("secrets", "signing-key")), ...(await ctx.secret("secrets", "GREETING")) }),
+);
+`;
+
+const component = (name: string, type: string) =>
+  ["apiVersion: dapr.io/v1alpha1", "kind: Component", "metadata:", `  name: ${name}`, "spec:", `  type: ${type}`, "  version: v1", "  metadata: []", ""].join("\n");
+
+const wranglerToml = ['name = "dev-test"', 'compatibility_date = "2026-01-01"', "", "[vars]", 'GREETING = "hello from wrangler.toml"', ""].join("\n");
+
+const temporary: string[] = [];
+
+/** An app folder: package.json, node_modules/mecha → this repo, functions/, components/cloudflare/. */
+function createApp(): string {
+  const dir = mkdtempSync(join(tmpdir(), "mecha-dev-workers-"));
+  temporary.push(dir);
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "dev-workers-test-app", private: true, type: "module" }));
+  mkdirSync(join(dir, "node_modules"));
+  symlinkSync(repo, join(dir, "node_modules/mecha"), "dir");
+  mkdirSync(join(dir, "functions"));
+  writeFileSync(join(dir, "functions/app.ts"), appFunctions("v1"));
+  mkdirSync(join(dir, "components/cloudflare"), { recursive: true });
+  writeFileSync(join(dir, "components/cloudflare/counters.yaml"), component("counters", "state.cloudflare.durableobjects"));
+  writeFileSync(join(dir, "components/cloudflare/secrets.yaml"), component("secrets", "secretstores.local.env"));
+  writeFileSync(join(dir, ".dev.vars"), "# local secrets\nsigning-key=dev-secret\n");
+  writeFileSync(join(dir, "wrangler.toml"), wranglerToml);
+  return dir;
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Running {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<Finished>;
+}
+
+interface StartedDev extends Running {
+  url: string;
+  summary: DevSummary;
+}
+
+interface DevSummary {
+  msg: string;
+  target: string;
+  url: string;
+  routes: Array<{ method: string; path: string; function: string }>;
+  bindings: Array<{ binding: string; kind: string; target: string }>;
+}
+
+/** Every process still running; each is stopped after its test unless a suite owns it. */
+const children = new Set<ChildProcess>();
+const suiteOwned = new WeakSet<ChildProcess>();
+
+/** Spawns `node bin/mecha.js ...args` in the app folder, colors off. */
+function spawnMecha(cwd: string, args: readonly string[]): Running {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<Finished>((done) =>
+    child.once("close", (code, signal) => {
+      children.delete(child);
+      done({ code, signal, stdout, stderr });
+    }),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** `mecha dev --target workers --port 0 --json` until its summary line says where it listens. */
+async function startDev(cwd: string, ...extra: string[]): Promise<StartedDev> {
+  const running = spawnMecha(cwd, ["dev", "--target", "workers", "--port", "0", "--json", ...extra]);
+  const started = waitFor(
+    () =>
+      running
+        .stdout()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as DevSummary)
+        .find((line) => line.msg === "mecha started"),
+    { timeoutMs: 40_000, what: "mecha dev --target workers to print its summary" },
+  );
+  const failed = running.exited.then((result) => {
+    throw new Error(`mecha dev exited with ${result.code}: ${result.stderr}`);
+  });
+  const summary = await Promise.race([started, failed]);
+  failed.catch(() => undefined);
+  return { ...running, url: summary.url, summary };
+}
+
+/** SIGTERM, then SIGKILL if the process is still there after a few seconds. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const closed = new Promise((done) => child.once("close", done));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await closed;
+  clearTimeout(timer);
+}
+
+afterEach(async () => {
+  await Promise.all([...children].filter((child) => !suiteOwned.has(child)).map(stop));
+});
+
+afterAll(async () => {
+  await Promise.all([...children].map(stop));
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
+
+const text = (url: string, init?: RequestInit) => fetch(url, init).then((r) => (r.ok ? r.text() : undefined), () => undefined);
+const count = async (url: string) => ((await (await fetch(`${url}/count`, { method: "POST" })).json()) as { n: number }).n;
+
+// ---------------------------------------------------------------------------------------------
+
+describe("mecha dev --help", () => {
+  it("documents --target", async () => {
+    const result = await spawnMecha(createApp(), ["dev", "--help"]).exited;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("--target <platform>");
+    expect(result.stdout).toContain("mecha dev --target workers");
+  });
+
+  it("documents the options of --target workers", async () => {
+    const result = await spawnMecha(createApp(), ["dev", "--target", "workers", "--help"]).exited;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Usage: mecha dev --target workers");
+    for (const text of ["--resources", "components/cloudflare", "--port", "8787", "--persist", ".mecha/workers", "--json"]) expect(result.stdout).toContain(text);
+  });
+
+  it("rejects a target it does not know", async () => {
+    const result = await spawnMecha(createApp(), ["dev", "--target", "lambda"]).exited;
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('error: --target must be node or workers, got "lambda"');
+  });
+});
+
+describe("mecha dev --target workers", () => {
+  let app: string;
+  let dev: StartedDev;
+
+  beforeAll(async () => {
+    app = createApp();
+    dev = await startDev(app);
+    suiteOwned.add(dev.child);
+  }, 60_000);
+
+  it("prints one JSON line with the URL, the routes and the bindings", () => {
+    expect(dev.summary).toMatchObject({ target: "workers", url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    expect(dev.summary.routes.map((r) => `${r.method} ${r.path}`).sort()).toEqual(["GET /hello", "GET /vars", "POST /count"]);
+    expect(dev.summary.bindings).toContainEqual(expect.objectContaining({ binding: "MECHA_STATE", kind: "durable-object", target: "MechaStateObject" }));
+  });
+
+  it("serves an HTTP function whose state lives in a Durable Object", async () => {
+    expect(await text(`${dev.url}/hello`)).toBe("v1");
+    const first = await count(dev.url);
+    expect(await count(dev.url)).toBe(first + 1);
+  });
+
+  it("gives the Worker the vars of wrangler.toml and the secrets of .dev.vars", async () => {
+    const response = await fetch(`${dev.url}/vars`);
+    expect(await response.json()).toEqual({ "signing-key": "dev-secret", GREETING: "hello from wrangler.toml" });
+  });
+
+  it("builds into .mecha/workers and leaves the project's wrangler.toml as it was", () => {
+    expect(readFileSync(join(app, "wrangler.toml"), "utf8")).toBe(wranglerToml);
+    expect(readFileSync(join(app, ".mecha/workers/wrangler.toml"), "utf8")).toContain("MechaStateObject");
+    expect(readFileSync(join(app, ".mecha/workers/dist/index.js"), "utf8").length).toBeGreaterThan(0);
+  });
+});
+
+describe("mecha dev --target workers across restarts", () => {
+  it("keeps Durable Object state in the --persist folder, and exits 0 on SIGTERM", async () => {
+    const app = createApp();
+    const first = await startDev(app, "--persist", "state");
+    expect(await count(first.url)).toBe(1);
+    expect(await count(first.url)).toBe(2);
+    first.child.kill("SIGTERM");
+    expect((await first.exited).code).toBe(0);
+    // Nothing serves the old URL any more.
+    expect(await text(`${first.url}/hello`)).toBeUndefined();
+
+    const second = await startDev(app, "--persist", "state");
+    expect(await count(second.url)).toBe(3);
+  }, 90_000);
+});
+
+describe("mecha dev --target workers on a change", () => {
+  it("rebuilds and reloads the Worker in place, keeping its state", async () => {
+    const app = createApp();
+    const dev = await startDev(app);
+    expect(await count(dev.url)).toBe(1);
+
+    writeFileSync(join(app, "functions/app.ts"), appFunctions("v2"));
+    await waitFor(async () => (await text(`${dev.url}/hello`)) === "v2", { timeoutMs: 30_000, what: "the reloaded Worker to answer v2" });
+    expect(dev.stderr()).toMatch(/\[mecha dev\] .*changed; reloaded in \d+ ms/);
+    expect(dev.summary.url).toBe(dev.url);
+    expect(await count(dev.url)).toBe(2);
+  }, 60_000);
+
+  it("prints a build error and keeps the previous Worker serving", async () => {
+    const app = createApp();
+    const dev = await startDev(app);
+
+    writeFileSync(join(app, "functions/app.ts"), `${appFunctions("v2")}\nexport const broken = ;\n`);
+    await waitFor(() => /\[mecha dev\] the build failed; the previous Worker keeps serving/.test(dev.stderr()), {
+      timeoutMs: 30_000,
+      what: "mecha dev to report the failed build",
+    });
+    expect(dev.stderr()).toMatch(/^error: .*functions\/app\.ts/m);
+    expect(await text(`${dev.url}/hello`)).toBe("v1");
+
+    // The next change that builds is served.
+    writeFileSync(join(app, "functions/app.ts"), appFunctions("v3"));
+    await waitFor(async () => (await text(`${dev.url}/hello`)) === "v3", { timeoutMs: 30_000, what: "the fixed Worker to answer v3" });
+  }, 60_000);
+});
