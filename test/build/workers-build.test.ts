@@ -4,12 +4,13 @@
  * repo's example passes `wrangler deploy --dry-run`.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { Miniflare } from "miniflare";
 import { parse } from "smol-toml";
+import { componentYaml as component, createAppDir } from "../support/app-fixture.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentFiles } from "../../src/build/component-files.ts";
 import { isValidQueueName, queueNamesFor } from "../../src/build/queue-names.ts";
@@ -51,19 +52,6 @@ export const onDead = subscribe({ pubsub: "bus", topic: "orders.dead" }, async (
 export const nightly = cron("0 3 * * *", async () => {});
 `;
 
-const component = (name: string, type: string, metadata: Record<string, string> = {}) =>
-  [
-    "apiVersion: dapr.io/v1alpha1",
-    "kind: Component",
-    "metadata:",
-    `  name: ${name}`,
-    "spec:",
-    `  type: ${type}`,
-    "  version: v1",
-    Object.keys(metadata).length ? "  metadata:" : "  metadata: []",
-    ...Object.entries(metadata).flatMap(([key, value]) => [`    - name: ${key}`, `      value: "${value}"`]),
-    "",
-  ].join("\n");
 
 const userConfig = [
   "# my worker",
@@ -77,17 +65,11 @@ const userConfig = [
 ].join("\n");
 
 /** An app folder: package.json, node_modules/mecha → this repo, functions/, a resources folder. */
-function createAppDir(resources: Record<string, string>, functions = appFunctions): string {
-  const dir = mkdtempSync(join(tmpdir(), "mecha-build-"));
-  temporary.push(dir);
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "build-test-app", private: true, type: "module" }));
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(repo, join(dir, "node_modules/mecha"), "dir");
-  mkdirSync(join(dir, "functions"));
-  writeFileSync(join(dir, "functions/app.ts"), functions);
+function createApp(resources: Record<string, string>, functions = appFunctions): string {
+  const files = Object.fromEntries(Object.entries(resources).map(([file, text]) => [`components/cloudflare/${file}`, text]));
+  const dir = createAppDir("mecha-build", { ...files, "functions/app.ts": functions, "wrangler.toml": userConfig });
   mkdirSync(join(dir, "components/cloudflare"), { recursive: true });
-  for (const [file, text] of Object.entries(resources)) writeFileSync(join(dir, "components/cloudflare", file), text);
-  writeFileSync(join(dir, "wrangler.toml"), userConfig);
+  temporary.push(dir);
   return dir;
 }
 
@@ -157,7 +139,7 @@ describe("mecha build --target workers", () => {
   let config: Record<string, any>;
 
   beforeAll(async () => {
-    dir = createAppDir({
+    dir = createApp({
       "kv.yaml": component("kv", "state.in-memory"),
       "orders.yaml": component("orders", "state.cloudflare.durableobjects"),
       "cache.yaml": component("cache", "state.cloudflare.workerskv", { binding: "CACHE", kvNamespaceID: "0123456789abcdef" }),
@@ -274,7 +256,7 @@ describe("mecha build --target workers", () => {
 
 describe("mecha build --target workers, refusing what cannot work", () => {
   it("names the file, the component and the field of an unknown spec.type", async () => {
-    const dir = createAppDir({ "kv.yaml": component("kv", "state.nosuchstore"), "bus.yaml": component("bus", "pubsub.cloudflare.queues") });
+    const dir = createApp({ "kv.yaml": component("kv", "state.nosuchstore"), "bus.yaml": component("bus", "pubsub.cloudflare.queues") });
     const run = await mecha(dir, "build", "--target", "workers");
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/kv\.yaml, component "kv", field "spec\.type": unknown type "state\.nosuchstore"/);
@@ -282,14 +264,14 @@ describe("mecha build --target workers, refusing what cannot work", () => {
   });
 
   it("rejects a component that runs only on Node, saying what to use instead", async () => {
-    const dir = createAppDir({ "kv.yaml": component("kv", "state.sqlite", { connectionString: "x.db" }), "bus.yaml": component("bus", "pubsub.cloudflare.queues") });
+    const dir = createApp({ "kv.yaml": component("kv", "state.sqlite", { connectionString: "x.db" }), "bus.yaml": component("bus", "pubsub.cloudflare.queues") });
     const run = await mecha(dir, "build", "--target", "workers");
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/kv\.yaml, component "kv", field "spec\.type": state\.sqlite runs only on Node.*state\.cloudflare\.durableobjects/);
   });
 
   it("rejects a schedule that Cron Triggers cannot run", async () => {
-    const dir = createAppDir({}, `import { cron } from "mecha";\nexport const often = cron("@every 10s", async () => {});\n`);
+    const dir = createApp({}, `import { cron } from "mecha";\nexport const often = cron("@every 10s", async () => {});\n`);
     const run = await mecha(dir, "build", "--target", "workers");
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/function app\.often: schedule "@every 10s" is not a five-field cron expression/);

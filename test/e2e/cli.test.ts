@@ -3,10 +3,11 @@
  * whose functions import "mecha" and whose components are the local SQLite and file ones.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+
 import { join, resolve } from "node:path";
+import { componentYaml as component, createAppDir } from "../support/app-fixture.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freshName, waitFor } from "../support/wait.ts";
 
@@ -34,35 +35,17 @@ export const recordNote = subscribe({ pubsub: "bus", topic: "notes" }, async (ev
 export const nightly = cron("0 3 * * *", async () => {});
 `;
 
-const component = (name: string, type: string, metadata: Record<string, string>) =>
-  [
-    "apiVersion: dapr.io/v1alpha1",
-    "kind: Component",
-    "metadata:",
-    `  name: ${name}`,
-    "spec:",
-    `  type: ${type}`,
-    "  version: v1",
-    "  metadata:",
-    ...Object.entries(metadata).flatMap(([key, value]) => [`    - name: ${key}`, `      value: "${value}"`]),
-    "",
-  ].join("\n");
 
 /** Writes an app folder: package.json, node_modules/mecha → this repo, functions/, components/local/. */
 function createApp(): string {
-  const dir = mkdtempSync(join(tmpdir(), "mecha-cli-"));
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "cli-test-app", private: true, type: "module" }));
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(repo, join(dir, "node_modules/mecha"), "dir");
-  mkdirSync(join(dir, "functions"));
-  writeFileSync(join(dir, "functions/app.ts"), appFunctions);
-  mkdirSync(join(dir, "components/local"), { recursive: true });
-  writeFileSync(join(dir, "components/local/kv.yaml"), component("kv", "state.sqlite", { connectionString: ".mecha/state.db" }));
-  writeFileSync(join(dir, "components/local/bus.yaml"), component("bus", "pubsub.sqlite", { connectionString: ".mecha/pubsub.db", pollInterval: "50ms" }));
-  writeFileSync(join(dir, "components/local/files.yaml"), component("files", "bindings.localstorage", { rootPath: ".mecha/files" }));
-  writeFileSync(join(dir, "components/local/secrets.yaml"), component("secrets", "secretstores.local.file", { secretsFile: "components/local/secrets.json" }));
-  writeFileSync(join(dir, "components/local/secrets.json"), JSON.stringify({ greeting: "hello" }));
-  return dir;
+  return createAppDir("mecha-cli", {
+    "functions/app.ts": appFunctions,
+    "components/local/kv.yaml": component("kv", "state.sqlite", { connectionString: ".mecha/state.db" }),
+    "components/local/bus.yaml": component("bus", "pubsub.sqlite", { connectionString: ".mecha/pubsub.db", pollInterval: "50ms" }),
+    "components/local/files.yaml": component("files", "bindings.localstorage", { rootPath: ".mecha/files" }),
+    "components/local/secrets.yaml": component("secrets", "secretstores.local.file", { secretsFile: "components/local/secrets.json" }),
+    "components/local/secrets.json": JSON.stringify({ greeting: "hello" }),
+  });
 }
 
 interface Finished {

@@ -4,9 +4,10 @@
  * (workerd) with a local Durable Object store.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+
 import { join, resolve } from "node:path";
+import { componentYaml as component, createAppDir } from "../support/app-fixture.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/wait.ts";
 
@@ -36,8 +37,6 @@ export const vars = http("GET /vars", async (_req, ctx) =>
 );
 `;
 
-const component = (name: string, type: string) =>
-  ["apiVersion: dapr.io/v1alpha1", "kind: Component", "metadata:", `  name: ${name}`, "spec:", `  type: ${type}`, "  version: v1", "  metadata: []", ""].join("\n");
 
 const wranglerToml = ['name = "dev-test"', 'compatibility_date = "2026-01-01"', "", "[vars]", 'GREETING = "hello from wrangler.toml"', ""].join("\n");
 
@@ -45,18 +44,14 @@ const temporary: string[] = [];
 
 /** An app folder: package.json, node_modules/mecha → this repo, functions/, components/cloudflare/. */
 function createApp(): string {
-  const dir = mkdtempSync(join(tmpdir(), "mecha-dev-workers-"));
+  const dir = createAppDir("mecha-dev-workers", {
+    "functions/app.ts": appFunctions("v1"),
+    "components/cloudflare/counters.yaml": component("counters", "state.cloudflare.durableobjects"),
+    "components/cloudflare/secrets.yaml": component("secrets", "secretstores.local.env"),
+    ".dev.vars": "# local secrets\nsigning-key=dev-secret\n",
+    "wrangler.toml": wranglerToml,
+  });
   temporary.push(dir);
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "dev-workers-test-app", private: true, type: "module" }));
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(repo, join(dir, "node_modules/mecha"), "dir");
-  mkdirSync(join(dir, "functions"));
-  writeFileSync(join(dir, "functions/app.ts"), appFunctions("v1"));
-  mkdirSync(join(dir, "components/cloudflare"), { recursive: true });
-  writeFileSync(join(dir, "components/cloudflare/counters.yaml"), component("counters", "state.cloudflare.durableobjects"));
-  writeFileSync(join(dir, "components/cloudflare/secrets.yaml"), component("secrets", "secretstores.local.env"));
-  writeFileSync(join(dir, ".dev.vars"), "# local secrets\nsigning-key=dev-secret\n");
-  writeFileSync(join(dir, "wrangler.toml"), wranglerToml);
   return dir;
 }
 
