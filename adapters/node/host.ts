@@ -61,6 +61,7 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
     logger,
     bodyLimit: options.bodyLimit,
     waitUntil: (promise) => background.add(promise),
+    httpFraming: true,
   });
   // Bad metadata fails here, at startup, naming file, component and field.
   await app.runtime.validate();

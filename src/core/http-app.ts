@@ -15,6 +15,11 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   /** Where `ctx.waitUntil` promises go when the platform has no execution context (Node). */
   waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * The requests come straight from an HTTP/1.1 parser (the Node host), so a request with neither
+   * content-length nor transfer-encoding has no body, and the body need not be looked at.
+   */
+  httpFraming?: boolean;
 }
 
 export const defaultBodyLimit = 4 * 1024 * 1024;
@@ -55,8 +60,10 @@ export function createHttpApp(
       if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
         return Number(length) > limit ? tooLarge(c) : run(c);
       }
-      // No length to go by: a chunked upload, or a Request built by an adapter (Lambda, tests).
-      if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.raw.body === null) return run(c);
+      const chunked = c.req.header("transfer-encoding") !== undefined;
+      if (!chunked && (options.httpFraming || c.req.method === "GET" || c.req.method === "HEAD")) return run(c);
+      // No length to go by: a chunked upload, or a Request an adapter built (Lambda, tests).
+      if (!chunked && c.req.raw.body === null) return run(c);
       const rejected = await streamingLimit(c, async () => {
         c.res = await run(c);
       });
