@@ -24,6 +24,7 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
     nodeOnly: { reason: "it keeps its data in a local SQLite file", instead: "state.cloudflare.durableobjects or state.cloudflare.workerskv" },
   },
   "state.cloudflare.durableobjects": { file: "src/components/state/cloudflare-durableobjects.ts" },
+  "state.aws.dynamodb": { file: "src/components/state/aws-dynamodb.ts" },
   "state.cloudflare.workerskv": { file: "src/components/state/cloudflare-workerskv.ts" },
   "pubsub.in-memory": { file: "src/components/pubsub/in-memory.ts" },
   "pubsub.sqlite": {

@@ -14,6 +14,7 @@ const entry = <B extends Block>(block: B, load: () => Promise<ComponentModule<B>
 export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "state.in-memory": entry("state", () => import("./state/in-memory.ts")),
   "state.sqlite": entry("state", () => import("./state/sqlite.ts")),
+  "state.aws.dynamodb": entry("state", () => import("./state/aws-dynamodb.ts")),
   "state.cloudflare.durableobjects": entry("state", () => import("./state/cloudflare-durableobjects.ts")),
   "state.cloudflare.workerskv": entry("state", () => import("./state/cloudflare-workerskv.ts")),
   "pubsub.in-memory": entry("pubsub", () => import("./pubsub/in-memory.ts")),
