@@ -22,6 +22,8 @@ export const ErrorCodes = {
   secretNotFound: "ERR_SECRET_NOT_FOUND",
   publish: "ERR_PUBSUB_PUBLISH_MESSAGE",
   functionDefinition: "ERR_FUNCTION_DEFINITION",
+  lambdaUnknownEvent: "ERR_LAMBDA_UNKNOWN_EVENT",
+  lambdaUndelivered: "ERR_LAMBDA_UNDELIVERED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
