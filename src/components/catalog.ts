@@ -24,6 +24,7 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "bindings.cron": entry("bindings", () => import("./bindings/cron.ts")),
   "bindings.localstorage": entry("bindings", () => import("./bindings/localstorage.ts")),
   "bindings.cloudflare.r2": entry("bindings", () => import("./bindings/cloudflare-r2.ts")),
+  "bindings.aws.s3": entry("bindings", () => import("./bindings/aws-s3.ts")),
   "secretstores.local.env": entry("secretstores", () => import("./secretstores/local-env.ts")),
   "secretstores.local.file": entry("secretstores", () => import("./secretstores/local-file.ts")),
 };

@@ -1,0 +1,234 @@
+/**
+ * `bindings.aws.s3`: objects in an S3 bucket (or an S3-compatible store such as MinIO), through
+ * the AWS SDK. The operations and metadata match the other object-store bindings
+ * (`bindings.localstorage`, `bindings.cloudflare.r2`), so the same function code writes receipts
+ * to any of them:
+ *
+ * - `create` — writes `data` (bytes as is, a string as text, anything else as JSON) under
+ *   metadata `key` (or `fileName`); returns `{ key }`, and S3's `versionID` in the response
+ *   metadata when the bucket is versioned.
+ * - `get` — the object's bytes; a missing key is an error.
+ * - `list` — keys, sorted; data `{ prefix?, maxResults? }`; follows S3's continuation tokens.
+ * - `delete` — removes the key (S3 does not fail for a missing key, and neither does this).
+ */
+import type { S3Client, S3ServiceException, StorageClass } from "@aws-sdk/client-s3";
+import type { BindingRequest, BindingResponse, OutputBindingComponent } from "../../blocks/bindings.ts";
+import { encodeBindingData, parseListOptions } from "../../blocks/bindings.ts";
+import { ComponentConfigError, ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
+import type { ComponentOptions } from "../types.ts";
+
+const type = "bindings.aws.s3";
+const operations = ["create", "get", "list", "delete"] as const;
+type Operation = (typeof operations)[number];
+/** S3's largest ListObjectsV2 page. */
+const maxPageSize = 1000;
+
+type Sdk = typeof import("@aws-sdk/client-s3");
+
+interface Connection {
+  sdk: Sdk;
+  client: S3Client;
+}
+
+/**
+ * Creates an S3 output binding. Reads Dapr's metadata: `bucket` (required), `region` (else the
+ * AWS SDK's, or `us-east-1` with an `endpoint`), `endpoint` (a URL, or a host as in Dapr's
+ * examples, reached over https unless `disableSSL`), `accessKey`, `secretKey` and `sessionToken`
+ * (without them the AWS SDK's default credential chain applies), `forcePathStyle` (bucket in the
+ * path, as MinIO and emulators need), `storageClass`, `decodeBase64` (`create` takes a base64
+ * string and stores its bytes) and `encodeBase64` (`get` returns base64 text instead of bytes).
+ * `insecureSSL` is refused: trust the endpoint's certificate with NODE_EXTRA_CA_CERTS instead.
+ * The AWS SDK is loaded and the client made on first use.
+ *
+ * @example
+ * const receipts = create({ name: "receipts", appId: "app", baseDir: process.cwd(),
+ *   metadata: new ComponentMetadata({ bucket: "receipts", region: "eu-west-1" }, "receipts") });
+ * await receipts.invoke({ operation: "create", data: { total: 3 }, metadata: { key: "r1.json" } });
+ */
+export function create({ name, metadata }: ComponentOptions): OutputBindingComponent {
+  const bucket = metadata.requiredString("bucket");
+  const disableSsl = metadata.boolean("disableSSL", false);
+  const endpoint = endpointOf(metadata.string("endpoint"), disableSsl);
+  const region = metadata.string("region") ?? (endpoint ? "us-east-1" : undefined);
+  const accessKeyId = metadata.string("accessKey");
+  const secretAccessKey = metadata.string("secretKey");
+  const sessionToken = metadata.string("sessionToken");
+  const forcePathStyle = metadata.boolean("forcePathStyle", false);
+  const storageClass = metadata.string("storageClass");
+  const decodeBase64 = metadata.boolean("decodeBase64", false);
+  const encodeBase64 = metadata.boolean("encodeBase64", false);
+  if (endpoint !== undefined && !URL.canParse(endpoint)) throw metadata.error("endpoint", `must be a URL such as "http://localhost:9000" or a host such as "s3.eu-west-1.amazonaws.com"`);
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw metadata.error(accessKeyId === undefined ? "accessKey" : "secretKey", "accessKey and secretKey must be given together (or neither, for the AWS default credential chain)");
+  }
+  if (sessionToken !== undefined && accessKeyId === undefined) throw metadata.error("sessionToken", "needs accessKey and secretKey");
+  if (metadata.boolean("insecureSSL", false)) {
+    throw metadata.error("insecureSSL", "is not supported: skipping certificate checks is unsafe; add the endpoint's CA with NODE_EXTRA_CA_CERTS instead");
+  }
+
+  let connection: Promise<Connection> | undefined;
+  const connect = (): Promise<Connection> =>
+    (connection ??= import("@aws-sdk/client-s3").then(
+      (sdk) => ({
+        sdk,
+        client: new sdk.S3Client({
+          region,
+          endpoint,
+          forcePathStyle,
+          credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
+        }),
+      }),
+      (error: unknown) => {
+        connection = undefined;
+        throw error;
+      },
+    ));
+
+  const label = `binding "${name}" (${type})`;
+  const malformed = (message: string) => new InvalidRequestError(`${label}: ${message}`, { component: name });
+  const keyOf = (request: BindingRequest): string => {
+    const key = request.metadata?.["key"] || request.metadata?.["fileName"];
+    if (!key) throw malformed(`"${request.operation}" needs the object key in metadata "key"`);
+    return key;
+  };
+
+  /**
+   * Sends one command. A missing bucket becomes a config error naming it; any other failure an
+   * ERR_INVOKE_OUTPUT_BINDING whose cause keeps only S3's error name, message and status: S3's
+   * error bodies echo the access key id (InvalidAccessKeyId, SignatureDoesNotMatch).
+   */
+  async function send<T>(what: string, run: (c: Connection) => Promise<T>, onError?: (error: S3ServiceException) => T | undefined): Promise<T> {
+    let c: Connection;
+    try {
+      c = await connect();
+    } catch (error) {
+      throw new MechaError(ErrorCodes.bindingInvoke, `${label}: could not load @aws-sdk/client-s3; install it with "npm install @aws-sdk/client-s3"`, { component: name, cause: error });
+    }
+    try {
+      return await run(c);
+    } catch (error) {
+      const failure = error as S3ServiceException;
+      const handled = onError?.(failure);
+      if (handled !== undefined) return handled;
+      const cause = scrubbed(failure);
+      if (failure.name === "NoSuchBucket") {
+        throw new ComponentConfigError(`S3 bucket "${bucket}" does not exist${region ? ` in ${region}` : ""}${endpoint ? ` at ${endpoint}` : ""}: create it, or fix the bucket name`, {
+          component: name,
+          field: "bucket",
+          cause,
+        });
+      }
+      throw new MechaError(ErrorCodes.bindingInvoke, `${label}: ${what} in bucket "${bucket}" failed: ${cause.message}`, { component: name, cause });
+    }
+  }
+
+  const handlers: Record<Operation, (request: BindingRequest) => Promise<BindingResponse>> = {
+    async create(request) {
+      const key = keyOf(request);
+      const body = decodeBase64 ? fromBase64(request.data, malformed) : toBytes(encodeBindingData(request.data));
+      const output = await send(`create "${key}"`, ({ sdk, client }) =>
+        client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(storageClass ? { StorageClass: storageClass as StorageClass } : {}) })),
+      );
+      return { data: { key }, metadata: { key, ...(output.VersionId ? { versionID: output.VersionId } : {}) } };
+    },
+    async get(request) {
+      const key = keyOf(request);
+      const bytes = await send(
+        `get "${key}"`,
+        async ({ sdk, client }) => {
+          const output = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
+          return plain((await output.Body?.transformToByteArray()) ?? new Uint8Array());
+        },
+        (error) => {
+          if (error.name === "NoSuchKey") throw new MechaError(ErrorCodes.bindingInvoke, `${label}: object "${key}" not found`, { component: name, cause: scrubbed(error) });
+          return undefined;
+        },
+      );
+      return { data: encodeBase64 ? toBase64(bytes) : bytes, metadata: { key } };
+    },
+    async list(request) {
+      const { prefix, maxResults } = parseListOptions(request.data, malformed);
+      const keys: string[] = [];
+      let token: string | undefined;
+      while (maxResults === undefined || keys.length < maxResults) {
+        const page = await send(`list${prefix ? ` "${prefix}"` : ""}`, ({ sdk, client }) =>
+          client.send(
+            new sdk.ListObjectsV2Command({
+              Bucket: bucket,
+              ...(prefix ? { Prefix: prefix } : {}),
+              ...(maxResults !== undefined ? { MaxKeys: Math.min(maxPageSize, maxResults - keys.length) } : {}),
+              ...(token ? { ContinuationToken: token } : {}),
+            }),
+          ),
+        );
+        keys.push(...(page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key])));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        if (!token) break;
+      }
+      keys.sort();
+      return { data: maxResults === undefined ? keys : keys.slice(0, maxResults), metadata: {} };
+    },
+    async delete(request) {
+      const key = keyOf(request);
+      await send(`delete "${key}"`, ({ sdk, client }) => client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key })));
+      return { data: undefined, metadata: { key } };
+    },
+  };
+
+  return {
+    type,
+    operations,
+    async invoke(request) {
+      if (!(operations as readonly string[]).includes(request.operation)) {
+        throw new InvalidRequestError(`${label} has no operation "${request.operation}"`, {
+          code: ErrorCodes.bindingOperation,
+          component: name,
+        });
+      }
+      return handlers[request.operation as Operation](request);
+    },
+    async close() {
+      const opened = connection;
+      connection = undefined;
+      if (opened) (await opened.catch(() => undefined))?.client.destroy();
+    },
+  };
+}
+
+/** Dapr's examples give the endpoint as a bare host; the AWS SDK wants a URL. */
+function endpointOf(raw: string | undefined, disableSsl: boolean): string | undefined {
+  if (raw === undefined || /^https?:\/\//i.test(raw)) return raw;
+  return `${disableSsl ? "http" : "https"}://${raw}`;
+}
+
+/** An S3 error with only what is safe to log: its name, S3's message and the HTTP status. */
+function scrubbed(error: S3ServiceException): Error {
+  const status = error.$metadata?.httpStatusCode;
+  const safe = new Error(`${error.name}${status ? ` (HTTP ${status})` : ""}: ${error.message}`);
+  safe.name = error.name;
+  return safe;
+}
+
+/** A plain Uint8Array view (the SDK may hand back a Buffer), without copying. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Bytes with a known length: the SDK cannot size a string body up front and warns for each. */
+function toBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? new TextEncoder().encode(data) : data;
+}
+
+function fromBase64(data: unknown, malformed: (message: string) => Error): Uint8Array {
+  if (typeof data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) {
+    throw malformed(`"create" takes base64 text as data when decodeBase64 is set`);
+  }
+  const binary = atob(data);
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
