@@ -26,6 +26,7 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   "state.cloudflare.durableobjects": { file: "src/components/state/cloudflare-durableobjects.ts" },
   "state.aws.dynamodb": { file: "src/components/state/aws-dynamodb.ts" },
   "bindings.aws.s3": { file: "src/components/bindings/aws-s3.ts" },
+  "pubsub.aws.snssqs": { file: "src/components/pubsub/aws-snssqs.ts" },
   "state.cloudflare.workerskv": { file: "src/components/state/cloudflare-workerskv.ts" },
   "pubsub.in-memory": { file: "src/components/pubsub/in-memory.ts" },
   "pubsub.sqlite": {

@@ -20,6 +20,7 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "pubsub.in-memory": entry("pubsub", () => import("./pubsub/in-memory.ts")),
   "pubsub.sqlite": entry("pubsub", () => import("./pubsub/sqlite.ts")),
   "pubsub.cloudflare.queues": entry("pubsub", () => import("./pubsub/cloudflare-queues.ts")),
+  "pubsub.aws.snssqs": entry("pubsub", () => import("./pubsub/aws-snssqs.ts")),
   "bindings.http": entry("bindings", () => import("./bindings/http.ts")),
   "bindings.cron": entry("bindings", () => import("./bindings/cron.ts")),
   "bindings.localstorage": entry("bindings", () => import("./bindings/localstorage.ts")),
