@@ -2,17 +2,14 @@
  * The `mecha` command, end to end: real `node bin/mecha.js` processes in a temporary app folder
  * whose functions import "mecha" and whose components are the local SQLite and file ones.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { componentYaml as component, createAppDir } from "../support/app-fixture.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ownBySuite, spawnMecha, startMechaServer, stop, stopAll, stopServers, type Finished, type Running } from "../support/mecha-process.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 
-const repo = resolve(import.meta.dirname, "../..");
-const bin = join(repo, "bin/mecha.js");
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: a small app on disk, and mecha processes run in it.
@@ -48,51 +45,6 @@ function createApp(): string {
   });
 }
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<Finished>;
-}
-
-/** Every process still running; servers are stopped after each test unless a suite owns them. */
-const children = new Set<ChildProcess>();
-const servers = new Set<ChildProcess>();
-const suiteOwned = new WeakSet<ChildProcess>();
-
-/**
- * Spawns `node bin/mecha.js ...args` in the app folder, colors off.
- * @param server a process that runs until stopped; stopped after the test at the latest
- */
-function spawnMecha(cwd: string, args: readonly string[], { server = false } = {}): Running {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  if (server) servers.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<Finished>((done) =>
-    child.once("close", (code, signal) => {
-      children.delete(child);
-      servers.delete(child);
-      done({ code, signal, stdout, stderr });
-    }),
-  );
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
 /** Runs a one-shot command to its end. */
 function mecha(cwd: string, ...args: string[]): Promise<Finished> {
   return spawnMecha(cwd, args).exited;
@@ -105,23 +57,11 @@ interface StartedHost extends Running {
 
 /** `mecha start --port 0 --json` until its summary line says where it listens. */
 async function startHost(cwd: string, ...extra: string[]): Promise<StartedHost> {
-  const running = spawnMecha(cwd, ["start", "--port", "0", "--json", ...extra], { server: true });
-  const started = waitFor(
-    () =>
-      running
-        .stdout()
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as { msg?: string; url?: string })
-        .find((line) => line.msg === "mecha started"),
-    { timeoutMs: 20_000, what: "mecha start to print its summary" },
-  );
-  const failed = running.exited.then((result) => {
-    throw new Error(`mecha start exited with ${result.code}: ${result.stderr}`);
+  const running = await startMechaServer<{ msg?: string; url: string }>(cwd, ["start", "--port", "0", "--json", ...extra], {
+    what: "mecha start to print its summary",
+    timeoutMs: 20_000,
   });
-  const summary = await Promise.race([started, failed]);
-  failed.catch(() => undefined);
-  const url = summary.url!;
+  const url = running.summary.url;
   return { ...running, url, port: Number(new URL(url).port) };
 }
 
@@ -133,24 +73,12 @@ beforeAll(() => {
   app = createApp();
 });
 
-afterEach(async () => {
-  await Promise.all([...servers].filter((child) => !suiteOwned.has(child)).map(stop));
-});
+afterEach(stopServers);
 
 afterAll(async () => {
-  await Promise.all([...children].map(stop));
+  await stopAll();
   rmSync(app, { recursive: true, force: true });
 });
-
-/** SIGTERM, then SIGKILL if the process is still there after a few seconds. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const closed = new Promise((done) => child.once("close", done));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await closed;
-  clearTimeout(timer);
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -282,7 +210,7 @@ describe("mecha start, invoke and publish", () => {
 
   beforeAll(async () => {
     host = await startHost(app);
-    suiteOwned.add(host.child);
+    ownBySuite(host.child);
   });
 
   afterAll(async () => {

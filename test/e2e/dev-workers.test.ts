@@ -3,16 +3,14 @@
  * folders whose components are the Cloudflare ones, serving the built Worker from Miniflare
  * (workerd) with a local Durable Object store.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { componentYaml as component, createAppDir } from "../support/app-fixture.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ownBySuite, spawnMecha, startMechaServer, stopAll, stopServers, type Running } from "../support/mecha-process.ts";
 import { waitFor } from "../support/wait.ts";
 
-const repo = resolve(import.meta.dirname, "../..");
-const bin = join(repo, "bin/mecha.js");
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: a small Workers app on disk, and `mecha dev --target workers` run in it.
@@ -55,20 +53,6 @@ function createApp(): string {
   return dir;
 }
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<Finished>;
-}
-
 interface StartedDev extends Running {
   url: string;
   summary: DevSummary;
@@ -82,68 +66,19 @@ interface DevSummary {
   bindings: Array<{ binding: string; kind: string; target: string }>;
 }
 
-/** Every process still running; each is stopped after its test unless a suite owns it. */
-const children = new Set<ChildProcess>();
-const suiteOwned = new WeakSet<ChildProcess>();
-
-/** Spawns `node bin/mecha.js ...args` in the app folder, colors off. */
-function spawnMecha(cwd: string, args: readonly string[]): Running {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<Finished>((done) =>
-    child.once("close", (code, signal) => {
-      children.delete(child);
-      done({ code, signal, stdout, stderr });
-    }),
-  );
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
 /** `mecha dev --target workers --port 0 --json` until its summary line says where it listens. */
 async function startDev(cwd: string, ...extra: string[]): Promise<StartedDev> {
-  const running = spawnMecha(cwd, ["dev", "--target", "workers", "--port", "0", "--json", ...extra]);
-  const started = waitFor(
-    () =>
-      running
-        .stdout()
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as DevSummary)
-        .find((line) => line.msg === "mecha started"),
-    { timeoutMs: 40_000, what: "mecha dev --target workers to print its summary" },
-  );
-  const failed = running.exited.then((result) => {
-    throw new Error(`mecha dev exited with ${result.code}: ${result.stderr}`);
+  const running = await startMechaServer<DevSummary>(cwd, ["dev", "--target", "workers", "--port", "0", "--json", ...extra], {
+    what: "mecha dev --target workers to print its summary",
+    timeoutMs: 40_000,
   });
-  const summary = await Promise.race([started, failed]);
-  failed.catch(() => undefined);
-  return { ...running, url: summary.url, summary };
+  return { ...running, url: running.summary.url };
 }
 
-/** SIGTERM, then SIGKILL if the process is still there after a few seconds. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const closed = new Promise((done) => child.once("close", done));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await closed;
-  clearTimeout(timer);
-}
-
-afterEach(async () => {
-  await Promise.all([...children].filter((child) => !suiteOwned.has(child)).map(stop));
-});
+afterEach(stopServers);
 
 afterAll(async () => {
-  await Promise.all([...children].map(stop));
+  await stopAll();
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -181,7 +116,7 @@ describe("mecha dev --target workers", () => {
   beforeAll(async () => {
     app = createApp();
     dev = await startDev(app);
-    suiteOwned.add(dev.child);
+    ownBySuite(dev.child);
   }, 60_000);
 
   it("prints one JSON line with the URL, the routes and the bindings", () => {
