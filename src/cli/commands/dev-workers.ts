@@ -17,7 +17,7 @@ import type { CommandOutcome, CommandRun } from "../command.ts";
 import { CliError } from "../errors.ts";
 import type { CliIo, Output } from "../output.ts";
 import { formatUsage, type UsageText } from "../usage.ts";
-import { debounceMs, watchFolder } from "./dev.ts";
+import { ChangeBursts, watchFolder } from "../watch.ts";
 import { buildInProcess, type BuildOutcome, type DevBuild } from "./dev-workers-build.ts";
 
 /** Where dev keeps its build (`dist/`, a copy of wrangler.toml) and, by default, local state. */
@@ -138,8 +138,9 @@ class DevSession {
   #build: DevBuild | undefined;
   #builder: ChildProcess | undefined;
   #queue: Promise<void> = Promise.resolve();
-  #changes = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #bursts = new ChangeBursts((files) => {
+    this.#queue = this.#queue.then(() => this.#update(files)).catch((error: unknown) => this.#error((error as Error).message));
+  });
   #stopping = false;
   /** Whether the project has a wrangler.toml (else the build makes one up). */
   #hasConfig = false;
@@ -165,20 +166,14 @@ class DevSession {
   /** A file changed: rebuild once the burst of changes is over. */
   changed(file: string): void {
     if (this.#stopping) return;
-    this.#changes.add(file);
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      const files = [...this.#changes];
-      this.#changes.clear();
-      this.#queue = this.#queue.then(() => this.#update(files)).catch((error: unknown) => this.#error((error as Error).message));
-    }, debounceMs);
+    this.#bursts.add(file);
   }
 
   /** Stops building and disposes Miniflare; a second call (a second Ctrl-C) gives up waiting. */
   async stop(): Promise<number> {
     if (this.#stopping) process.exit(130);
     this.#stopping = true;
-    clearTimeout(this.#timer);
+    this.#bursts.cancel();
     this.#builder?.kill("SIGKILL");
     await this.#queue.catch(() => undefined);
     await this.#mf?.dispose();

@@ -4,19 +4,17 @@
  * forwarded by dev — and it shuts down gracefully before the next start.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { watch, type FSWatcher } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { expectPositionals, helpHint, parseCommand } from "../args.ts";
 import type { CommandOutcome, CommandRun } from "../command.ts";
-import { CliError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { hostOptionSpecs, readHostOptions, toStartArguments } from "../host-options.ts";
 import type { Output } from "../output.ts";
 import { formatUsage, type UsageText } from "../usage.ts";
+import { ChangeBursts, watchFolder } from "../watch.ts";
 
-/** Editors save in bursts (write, rename, chmod); one restart per burst. */
-export const debounceMs = 200;
 /** How long a child may take to stop before it is killed (the host itself waits up to 10 s). */
 const stopTimeoutMs = 15_000;
 const binScript = fileURLToPath(new URL("../../../bin/mecha.js", import.meta.url));
@@ -85,8 +83,7 @@ class Supervisor {
   #child: ChildProcess | undefined;
   #exited: Promise<number> = Promise.resolve(0);
   #queue: Promise<void> = Promise.resolve();
-  #changes = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
+  readonly #bursts = new ChangeBursts((files) => (this.#queue = this.#queue.then(() => this.#restart(files))));
   #stopping = false;
   #restarting = false;
 
@@ -128,13 +125,7 @@ class Supervisor {
   /** A file changed: restart once the burst of changes is over. */
   changed(file: string): void {
     if (this.#stopping) return;
-    this.#changes.add(file);
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      const files = [...this.#changes];
-      this.#changes.clear();
-      this.#queue = this.#queue.then(() => this.#restart(files));
-    }, debounceMs);
+    this.#bursts.add(file);
   }
 
   async #restart(files: readonly string[]): Promise<void> {
@@ -154,7 +145,7 @@ class Supervisor {
       return 130;
     }
     this.#stopping = true;
-    clearTimeout(this.#timer);
+    this.#bursts.cancel();
     await this.#queue;
     await this.#stopChild(signal);
     return 0;
@@ -179,18 +170,5 @@ class Supervisor {
 
   #say(text: string): void {
     this.#output.notice(this.#output.errorColor.magenta(`[mecha dev] ${text}`));
-  }
-}
-
-/** Watches a folder tree (or only the folder); editor swap and backup files are not changes. */
-export function watchFolder(folder: string, onChange: (file: string) => void, { recursive = true } = {}): FSWatcher {
-  try {
-    return watch(folder, { recursive }, (_event, file) => {
-      const name = file?.toString() ?? folder;
-      if (/(^|[/\\])(\.#|#)|~$|\.sw[a-p]$|\.tmp$/.test(name)) return;
-      onChange(name);
-    });
-  } catch (cause) {
-    throw new CliError(`cannot watch ${folder}: ${(cause as Error).message}`, { cause });
   }
 }
