@@ -16,6 +16,7 @@ import {
   type StateStoreComponent,
 } from "../../src/blocks/state.ts";
 import { BulkStateError, ErrorCodes, EtagMismatchError, NotSupportedError, type ErrorCode } from "../../src/errors.ts";
+import { incrementWithEtags } from "../support/etag-increments.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 
 export interface StateStoreFixture {
@@ -343,18 +344,7 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
         it("concurrent read-increment-write cycles with etags lose no update (10 writers x 20)", async () => {
           const state = freshClient();
           await state.set("counter", 0);
-          const writer = async () => {
-            for (let done = 0; done < 20; ) {
-              const current = await state.get<number>("counter");
-              try {
-                await state.set("counter", current!.value + 1, { etag: current!.etag });
-                done++;
-              } catch (error) {
-                if ((error as { code?: string }).code !== ErrorCodes.etagMismatch) throw error;
-              }
-            }
-          };
-          await Promise.all(Array.from({ length: 10 }, writer));
+          await incrementWithEtags(Array.from({ length: 10 }, () => state), "counter", 20);
           expect((await state.get("counter"))?.value).toBe(200);
         });
       });

@@ -5,6 +5,7 @@ import { create } from "../../src/components/state/aws-dynamodb.ts";
 import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { ComponentConfigError, ErrorCodes, EtagMismatchError, InvalidRequestError, MechaError } from "../../src/errors.ts";
 import { startDynalite, type Dynalite } from "../support/dynalite.ts";
+import { incrementWithEtags } from "../support/etag-increments.ts";
 import { freshName } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
 
@@ -119,21 +120,7 @@ if (!dynalite) {
       const appId = freshName("race");
       const writers = Array.from({ length: 10 }, () => client(open(server.metadata()), appId));
       await writers[0]!.set("counter", 0);
-      let conflicts = 0;
-      await Promise.all(
-        writers.map(async (state) => {
-          for (let done = 0; done < 20; ) {
-            const current = await state.get<number>("counter");
-            try {
-              await state.set("counter", current!.value + 1, { etag: current!.etag });
-              done++;
-            } catch (error) {
-              if ((error as { code?: string }).code !== ErrorCodes.etagMismatch) throw error;
-              conflicts++;
-            }
-          }
-        }),
-      );
+      const conflicts = await incrementWithEtags(writers, "counter", 20);
       expect((await writers[0]!.get("counter"))?.value).toBe(200);
       expect(conflicts).toBeGreaterThan(0);
     });
