@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildWorkers } from "../../src/build/workers/build.ts";
+import { workerdBuildOptions } from "../../src/build/workers/bundle.ts";
 import { fmt, ratio } from "../support.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -38,13 +39,8 @@ export async function benchWorkersBundle(startRuns = 5): Promise<WorkersBundleRe
     await build({
       entryPoints: [join(import.meta.dirname, "bare-worker.ts")],
       outfile: bareFile,
-      bundle: true,
+      ...workerdBuildOptions,
       minify: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      conditions: ["workerd", "worker", "browser"],
-      mainFields: ["browser", "module", "main"],
       external: ["cloudflare:*"],
       logLevel: "silent",
     });

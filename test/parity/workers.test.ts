@@ -2,7 +2,7 @@
  * The example app on the Workers target: built by `mecha build --target workers` with
  * components/cloudflare, run in workerd (Miniflare) with local Durable Objects, Queues and R2.
  */
-import { copyFile, cp, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Miniflare } from "miniflare";
@@ -19,18 +19,17 @@ function workersDriver(): ParityDriver {
   return {
     target: "workers",
     async start() {
-      // Build from a copy, so the repo's own wrangler.toml and dist/ are left alone.
+      // The repo's own example, built into a temp folder against a copy of wrangler.toml, so the
+      // repo's wrangler.toml and dist/ are left alone.
       dir = await mkdtemp(join(tmpdir(), "mecha-parity-workers-"));
-      await cp(join(repo, "functions"), join(dir, "functions"), { recursive: true });
-      await cp(join(repo, "components/cloudflare"), join(dir, "components/cloudflare"), { recursive: true });
       await copyFile(join(repo, "wrangler.toml"), join(dir, "wrangler.toml"));
       const build = await buildWorkers({
-        projectDir: dir,
+        projectDir: repo,
         resources: "components/cloudflare",
         functions: "functions",
         appId: "mecha-app",
-        out: "dist/workers",
-        config: "wrangler.toml",
+        out: join(dir, "dist"),
+        config: join(dir, "wrangler.toml"),
       });
       // The receipt key is a Worker secret in production (`wrangler secret put`).
       mf = startBuiltWorker(build, { vars: { "receipt-signing-key": "parity-test-key" } });

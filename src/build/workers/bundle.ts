@@ -4,7 +4,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { build, type BuildFailure, type Message } from "esbuild";
+import { build, type BuildFailure, type BuildOptions, type Message } from "esbuild";
 import { measureBundle, type BundleSize } from "../bundle-size.ts";
 import { BundleError } from "../errors.ts";
 import { packageFile } from "../package-root.ts";
@@ -33,6 +33,21 @@ export interface WorkersBundle {
 }
 
 /**
+ * How any module is bundled for workerd: one ES module, resolved the way workerd resolves
+ * packages. The bench builds its bare Worker with the same settings.
+ */
+export const workerdBuildOptions: BuildOptions = {
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  platform: "neutral",
+  // workerd's own export conditions first, then the browser builds of packages, which use web
+  // APIs (fetch, crypto.subtle) that a Worker has.
+  conditions: ["workerd", "worker", "browser"],
+  mainFields: ["browser", "module", "main"],
+};
+
+/**
  * Bundles the entry.
  * @throws BundleError with esbuild's messages when a module cannot be resolved or parsed
  */
@@ -42,15 +57,8 @@ export async function bundleWorker(request: WorkersBundleRequest): Promise<Worke
     entryPoints: [request.entryFile],
     outfile: file,
     absWorkingDir: request.workingDir,
-    bundle: true,
+    ...workerdBuildOptions,
     write: false,
-    format: "esm",
-    target: "es2022",
-    platform: "neutral",
-    // workerd's own export conditions first, then the browser builds of packages, which use web
-    // APIs (fetch, crypto.subtle) that a Worker has.
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["browser", "module", "main"],
     external: ["cloudflare:*", "node:*"],
     plugins: [nodeBuiltinsPlugin()],
     // User functions import "mecha": the same source the adapter is built from, so both share
