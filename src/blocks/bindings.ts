@@ -2,6 +2,7 @@
  * The bindings building block. An output binding is invoked with an operation; an input
  * binding triggers `binding(name, handler)` functions, like a subscription does.
  */
+import { ErrorCodes, InvalidRequestError } from "../errors.ts";
 
 export interface BindingRequest {
   operation: string;
@@ -65,4 +66,35 @@ export function parseListOptions(data: unknown, malformed: (message: string) => 
     throw malformed(`list: maxResults must be a whole number >= 0`);
   }
   return { ...(prefix ? { prefix } : {}), ...(maxResults !== undefined ? { maxResults } : {}) };
+}
+
+export type OperationHandlers = Readonly<Record<string, (request: BindingRequest) => Promise<BindingResponse>>>;
+
+/**
+ * An output binding made of one handler per operation. Its `operations` are the handlers' names,
+ * in order; any other operation fails with ERR_BINDING_OPERATION naming it — also when the
+ * binding is called directly rather than through `ctx.binding(name)`.
+ */
+export function outputBinding(spec: {
+  type: string;
+  name: string;
+  handlers: OperationHandlers;
+  close?: () => Promise<void>;
+}): OutputBindingComponent {
+  const operations = Object.keys(spec.handlers);
+  return {
+    type: spec.type,
+    operations,
+    async invoke(request) {
+      const handler = Object.hasOwn(spec.handlers, request.operation) ? spec.handlers[request.operation] : undefined;
+      if (!handler) {
+        throw new InvalidRequestError(`binding "${spec.name}" (${spec.type}) has no operation "${request.operation}"`, {
+          code: ErrorCodes.bindingOperation,
+          component: spec.name,
+        });
+      }
+      return handler(request);
+    },
+    close: spec.close ?? (async () => {}),
+  };
 }

@@ -12,14 +12,12 @@
  * - `delete` — removes the key (S3 does not fail for a missing key, and neither does this).
  */
 import type { S3Client, S3ServiceException, StorageClass } from "@aws-sdk/client-s3";
-import type { BindingRequest, BindingResponse, OutputBindingComponent } from "../../blocks/bindings.ts";
-import { encodeBindingData, parseListOptions } from "../../blocks/bindings.ts";
+import type { BindingRequest, OutputBindingComponent } from "../../blocks/bindings.ts";
+import { encodeBindingData, parseListOptions, outputBinding, type OperationHandlers } from "../../blocks/bindings.ts";
 import { ComponentConfigError, ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
 
 const type = "bindings.aws.s3";
-const operations = ["create", "get", "list", "delete"] as const;
-type Operation = (typeof operations)[number];
 /** S3's largest ListObjectsV2 page. */
 const maxPageSize = 1000;
 
@@ -122,7 +120,7 @@ export function create({ name, metadata }: ComponentOptions): OutputBindingCompo
     }
   }
 
-  const handlers: Record<Operation, (request: BindingRequest) => Promise<BindingResponse>> = {
+  const handlers: OperationHandlers = {
     async create(request) {
       const key = keyOf(request);
       const body = decodeBase64 ? fromBase64(request.data, malformed) : toBytes(encodeBindingData(request.data));
@@ -175,24 +173,16 @@ export function create({ name, metadata }: ComponentOptions): OutputBindingCompo
     },
   };
 
-  return {
+  return outputBinding({
     type,
-    operations,
-    async invoke(request) {
-      if (!(operations as readonly string[]).includes(request.operation)) {
-        throw new InvalidRequestError(`${label} has no operation "${request.operation}"`, {
-          code: ErrorCodes.bindingOperation,
-          component: name,
-        });
-      }
-      return handlers[request.operation as Operation](request);
-    },
+    name,
+    handlers,
     async close() {
       const opened = connection;
       connection = undefined;
       if (opened) (await opened.catch(() => undefined))?.client.destroy();
     },
-  };
+  });
 }
 
 /** Dapr's examples give the endpoint as a bare host; the AWS SDK wants a URL. */

@@ -12,14 +12,13 @@
  * Metadata: `binding` (the R2 bucket binding name in the Worker's env; default `MECHA_R2`),
  * `bucketName` (used by `mecha build` for wrangler.toml; default the component name).
  */
-import type { BindingRequest, BindingResponse, OutputBindingComponent } from "../../blocks/bindings.ts";
-import { encodeBindingData, parseListOptions } from "../../blocks/bindings.ts";
-import { ComponentConfigError, ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
+import type { BindingRequest, OutputBindingComponent } from "../../blocks/bindings.ts";
+import { encodeBindingData, parseListOptions, outputBinding, type OperationHandlers } from "../../blocks/bindings.ts";
+import { ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
+import { workersBinding } from "../workers-binding.ts";
 
 const type = "bindings.cloudflare.r2";
-const operations = ["create", "get", "list", "delete"] as const;
-type Operation = (typeof operations)[number];
 
 /** The part of an R2Bucket binding this component uses. */
 interface Bucket {
@@ -33,16 +32,16 @@ export function create({ name, metadata, bindings }: ComponentOptions): OutputBi
   const binding = metadata.string("binding", "MECHA_R2");
   metadata.string("bucketName", name);
 
-  const bucket = (): Bucket => {
-    const candidate = bindings?.[binding] as Partial<Bucket> | undefined;
-    if (typeof candidate?.put !== "function" || typeof candidate.get !== "function") {
-      throw new ComponentConfigError(
-        `the R2 bucket binding "${binding}" is missing from the Worker's env; add it under [[r2_buckets]] in wrangler.toml`,
-        { component: name, field: "binding" },
-      );
-    }
-    return candidate as Bucket;
-  };
+  const bucket = (): Bucket =>
+    workersBinding<Bucket>({
+      bindings,
+      name: binding,
+      kind: "R2 bucket",
+      methods: ["put", "get", "list", "delete"],
+      wranglerEntry: `[[r2_buckets]] binding = "${binding}" bucket_name = "<your bucket>"`,
+      component: name,
+      field: "binding",
+    });
   const malformed = (message: string) => new InvalidRequestError(`binding "${name}" (${type}): ${message}`, { component: name });
   const keyOf = (request: BindingRequest): string => {
     const key = request.metadata?.["key"] || request.metadata?.["fileName"];
@@ -50,7 +49,7 @@ export function create({ name, metadata, bindings }: ComponentOptions): OutputBi
     return key;
   };
 
-  const handlers: Record<Operation, (request: BindingRequest) => Promise<BindingResponse>> = {
+  const handlers: OperationHandlers = {
     async create(request) {
       const key = keyOf(request);
       await bucket().put(key, encodeBindingData(request.data));
@@ -81,18 +80,5 @@ export function create({ name, metadata, bindings }: ComponentOptions): OutputBi
     },
   };
 
-  return {
-    type,
-    operations,
-    async invoke(request) {
-      if (!(operations as readonly string[]).includes(request.operation)) {
-        throw new InvalidRequestError(`binding "${name}" (${type}) has no operation "${request.operation}"`, {
-          code: ErrorCodes.bindingOperation,
-          component: name,
-        });
-      }
-      return handlers[request.operation as Operation](request);
-    },
-    async close() {},
-  };
+  return outputBinding({ type, name, handlers });
 }

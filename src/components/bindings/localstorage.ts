@@ -21,14 +21,13 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import type { BindingRequest, BindingResponse, OutputBindingComponent } from "../../blocks/bindings.ts";
-import { encodeBindingData, parseListOptions } from "../../blocks/bindings.ts";
+import type { BindingRequest, OutputBindingComponent } from "../../blocks/bindings.ts";
+import { encodeBindingData, parseListOptions, outputBinding, type OperationHandlers } from "../../blocks/bindings.ts";
 import { ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
 
 export const type = "bindings.localstorage";
 
-const operations = ["create", "get", "list", "delete"] as const;
 
 /** System folders Dapr refuses as a root: writing there is never what a binding is for. */
 const disallowedRoots = ["/proc", "/sys", "/boot", "/var/run/secrets"];
@@ -72,7 +71,7 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
     return fileName;
   }
 
-  const handlers: Record<(typeof operations)[number], (request: BindingRequest) => Promise<BindingResponse>> = {
+  const handlers: OperationHandlers = {
     async create(request) {
       const fileName = fileNameOf(request) ?? randomUUID();
       const path = pathOf(fileName);
@@ -122,25 +121,7 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
     },
   };
 
-  return {
-    type,
-    operations,
-    invoke(request) {
-      const handler = (operations as readonly string[]).includes(request.operation)
-        ? handlers[request.operation as (typeof operations)[number]]
-        : undefined;
-      if (!handler) {
-        return Promise.reject(
-          new InvalidRequestError(`binding "${name}" (${type}) has no operation "${request.operation}"`, {
-            code: ErrorCodes.bindingOperation,
-            component: name,
-          }),
-        );
-      }
-      return handler(request);
-    },
-    async close() {},
-  };
+  return outputBinding({ type, name, handlers });
 }
 
 /** `fileName` (Dapr's) or `key` (the object stores' name), whichever is set. */

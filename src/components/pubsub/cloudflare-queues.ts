@@ -13,8 +13,9 @@
  * subscriber.
  */
 import type { PubSubComponent, QueuedMessageBody } from "../../blocks/pubsub.ts";
-import { ComponentConfigError, NotSupportedError } from "../../errors.ts";
+import { NotSupportedError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
+import { workersBinding } from "../workers-binding.ts";
 
 const type = "pubsub.cloudflare.queues";
 
@@ -26,16 +27,17 @@ interface QueueProducer {
 export function create({ name, metadata, bindings }: ComponentOptions): PubSubComponent {
   const topics = parseTopics(metadata.string("topics"), (reason) => metadata.error("topics", reason));
 
-  const producer = (binding: string): QueueProducer => {
-    const candidate = bindings?.[binding] as Partial<QueueProducer> | undefined;
-    if (typeof candidate?.send !== "function") {
-      throw new ComponentConfigError(
-        `the Queue producer binding "${binding}" is missing from the Worker's env; add it under [[queues.producers]] in wrangler.toml (mecha build --target workers writes it)`,
-        { component: name, field: "topics" },
-      );
-    }
-    return candidate as QueueProducer;
-  };
+  // mecha build --target workers writes these producers from the subscriptions in code.
+  const producer = (binding: string): QueueProducer =>
+    workersBinding<QueueProducer>({
+      bindings,
+      name: binding,
+      kind: "Queue producer",
+      methods: ["send"],
+      wranglerEntry: `[[queues.producers]] binding = "${binding}" queue = "<its queue>"`,
+      component: name,
+      field: "topics",
+    });
 
   return {
     type,

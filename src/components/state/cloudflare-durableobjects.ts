@@ -10,6 +10,7 @@
 import type { StateFeature, StateStoreComponent, StoredItem, StoreTransactionOperation } from "../../blocks/state.ts";
 import { ComponentConfigError, EtagMismatchError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
+import { workersBinding } from "../workers-binding.ts";
 
 const type = "state.cloudflare.durableobjects";
 const features: readonly StateFeature[] = ["etag", "transactional", "ttl"];
@@ -139,22 +140,15 @@ function resolveNamespace(
   binding: string,
   component: string,
 ): StateObjectNamespace {
-  const candidate = bindings?.[binding] as Partial<StateObjectNamespace> | undefined;
-  const wranglerEntry =
-    `[[durable_objects.bindings]] name = "${binding}" class_name = "${objectClassName}", ` +
-    `with a [[migrations]] entry whose new_sqlite_classes lists "${objectClassName}"`;
-  if (candidate === undefined || candidate === null) {
-    const where = bindings ? "the Worker's env" : "this runtime (the store needs Cloudflare Workers)";
-    throw new ComponentConfigError(`the Durable Object binding "${binding}" is missing from ${where}; add it to wrangler.toml: ${wranglerEntry}`, {
-      component,
-      field: "binding",
-    });
-  }
-  if (typeof candidate.idFromName !== "function" || typeof candidate.get !== "function") {
-    throw new ComponentConfigError(`the binding "${binding}" is not a Durable Object namespace; in wrangler.toml it must be ${wranglerEntry}`, {
-      component,
-      field: "binding",
-    });
-  }
-  return candidate as StateObjectNamespace;
+  return workersBinding<StateObjectNamespace>({
+    bindings,
+    name: binding,
+    kind: "Durable Object namespace",
+    methods: ["idFromName", "get"],
+    wranglerEntry:
+      `[[durable_objects.bindings]] name = "${binding}" class_name = "${objectClassName}", ` +
+      `with a [[migrations]] entry whose new_sqlite_classes lists "${objectClassName}"`,
+    component,
+    field: "binding",
+  });
 }

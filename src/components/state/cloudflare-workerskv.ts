@@ -8,8 +8,9 @@
  */
 import type { KVNamespace } from "@cloudflare/workers-types/index.ts";
 import type { StateFeature, StateStoreComponent, StoredItem } from "../../blocks/state.ts";
-import { ComponentConfigError, ErrorCodes, InvalidRequestError, NotSupportedError } from "../../errors.ts";
+import { ErrorCodes, InvalidRequestError, NotSupportedError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
+import { workersBinding } from "../workers-binding.ts";
 
 const type = "state.cloudflare.workerskv";
 const features: readonly StateFeature[] = ["ttl"];
@@ -126,20 +127,13 @@ function rejectConcurrency(request: { etag?: string; concurrency: string }, comp
 }
 
 function resolveNamespace(bindings: ComponentOptions["bindings"], binding: string, component: string): KvBinding {
-  const candidate = bindings?.[binding] as Partial<KvBinding> | undefined;
-  const wranglerEntry = `[[kv_namespaces]] binding = "${binding}" id = "<the namespace id>"`;
-  if (candidate === undefined || candidate === null) {
-    const where = bindings ? "the Worker's env" : "this runtime (the store needs Cloudflare Workers)";
-    throw new ComponentConfigError(`the KV namespace binding "${binding}" is missing from ${where}; add it to wrangler.toml: ${wranglerEntry}`, {
-      component,
-      field: "binding",
-    });
-  }
-  if (typeof candidate.getWithMetadata !== "function" || typeof candidate.put !== "function") {
-    throw new ComponentConfigError(`the binding "${binding}" is not a KV namespace; in wrangler.toml it must be ${wranglerEntry}`, {
-      component,
-      field: "binding",
-    });
-  }
-  return candidate as KvBinding;
+  return workersBinding<KvBinding>({
+    bindings,
+    name: binding,
+    kind: "KV namespace",
+    methods: ["getWithMetadata", "put"],
+    wranglerEntry: `[[kv_namespaces]] binding = "${binding}" id = "<the namespace id>"`,
+    component,
+    field: "binding",
+  });
 }
