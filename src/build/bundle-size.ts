@@ -16,17 +16,29 @@ export interface BundleSize {
   split: { mecha: number; dependencies: number; functions: number };
 }
 
+/** One output file of a build: its bytes and its key in the metafile. */
+export interface BundleOutput {
+  contents: Uint8Array;
+  /** The output's path as the metafile names it (relative to the working directory). */
+  key: string;
+}
+
 /**
- * Measures an output file of a build.
+ * Measures the output files of a build together: bytes and gzip bytes (each file compressed on
+ * its own, as each is loaded on its own) and the bytes by origin.
  * @param workingDir the `absWorkingDir` the metafile's paths are relative to
  * @param entryFile the generated entry, counted as mecha's
  */
-export function measureBundle(contents: Uint8Array, metafile: Metafile, output: string, workingDir: string, entryFile: string): BundleSize {
-  const split = { mecha: 0, dependencies: 0, functions: 0 };
-  for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[output]?.inputs ?? {})) {
-    split[originOf(input, workingDir, entryFile)] += bytesInOutput;
+export function measureOutputs(outputs: readonly BundleOutput[], metafile: Metafile, workingDir: string, entryFile: string): BundleSize {
+  const size: BundleSize = { bytes: 0, gzipBytes: 0, split: { mecha: 0, dependencies: 0, functions: 0 } };
+  for (const { contents, key } of outputs) {
+    size.bytes += contents.byteLength;
+    size.gzipBytes += gzipSync(contents, { level: 9 }).byteLength;
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[key]?.inputs ?? {})) {
+      size.split[originOf(input, workingDir, entryFile)] += bytesInOutput;
+    }
   }
-  return { bytes: contents.byteLength, gzipBytes: gzipSync(contents, { level: 9 }).byteLength, split };
+  return size;
 }
 
 function originOf(input: string, workingDir: string, entryFile: string): keyof BundleSize["split"] {

@@ -18,6 +18,9 @@ export const defaults = {
   workersResources: "components/cloudflare",
   workersOut: "dist/workers",
   wranglerConfig: "wrangler.toml",
+  /** `mecha build --target lambda`: the AWS resources folder and the output. */
+  lambdaResources: "components/aws",
+  lambdaOut: "dist/lambda",
 } as const satisfies Record<string, string | number>;
 
 /** One option: how `parseArgs` reads it, and how `--help` shows it. */

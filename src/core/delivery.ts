@@ -38,6 +38,14 @@ const defaultBackoff = { initialMs: 1000, maxMs: 60_000 } as const;
 const defaultMaxRetriesWithDeadLetter = 5;
 
 /**
+ * How many times a plan's message is retried before it is dead-lettered (or, without a
+ * dead-letter topic, retried forever: `Infinity`). Builds derive platform redelivery limits from it.
+ */
+export function retryLimit(plan: Pick<DeliveryPlan, "maxRetries" | "deadLetterTopic">): number {
+  return plan.maxRetries ?? (plan.deadLetterTopic ? defaultMaxRetriesWithDeadLetter : Infinity);
+}
+
+/**
  * Builds the `deliver` function a pub/sub component calls for each message of one subscription.
  * It never rejects: every outcome settles the message.
  */
@@ -47,7 +55,7 @@ export function createDeliverer(
   onSettled?: (message: InboundMessage, settlement: Settlement) => void,
 ): (message: InboundMessage) => Promise<void> {
   const log = runtime.logger.child({ subscription: plan.name, topic: plan.topic });
-  const maxRetries = plan.maxRetries ?? (plan.deadLetterTopic ? defaultMaxRetriesWithDeadLetter : Infinity);
+  const maxRetries = retryLimit(plan);
 
   return async (message) => {
     const outcome = await runHandler(runtime, plan, message, log);

@@ -7,17 +7,15 @@ import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { Writable } from "node:stream";
 import { Miniflare } from "miniflare";
 import { parse } from "smol-toml";
 import { componentYaml as component, createAppDir } from "../support/app-fixture.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentFiles } from "../../src/build/component-files.ts";
 import { isValidQueueName, queueNamesFor } from "../../src/build/queue-names.ts";
-import { main } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/output.ts";
 import { componentCatalog } from "../../src/components/catalog.ts";
 import type { Resources } from "../../src/config/types.ts";
+import { runCli } from "../support/cli-run.ts";
 import { waitFor } from "../support/wait.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -73,26 +71,8 @@ function createApp(resources: Record<string, string>, functions = appFunctions):
   return dir;
 }
 
-interface CliRun {
-  code: number | "running";
-  stdout: string;
-  stderr: string;
-}
 
-async function mecha(cwd: string, ...argv: string[]): Promise<CliRun> {
-  let stdout = "";
-  let stderr = "";
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const io: CliIo = { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), env: {}, cwd };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const mecha = runCli;
 
 const readToml = (file: string) => parse(readFileSync(file, "utf8")) as Record<string, any>;
 

@@ -1,48 +1,63 @@
 /**
- * `mecha build --target workers`: bundle the app as a Cloudflare Worker and write the bindings it
- * needs (queues, Durable Objects, KV, R2, Cron Triggers) into wrangler.toml. `--check` writes
- * nothing and fails when wrangler.toml is not what the build would write (for CI).
+ * `mecha build --target workers|lambda`: bundle the app for a platform with the platform's
+ * config. Workers: the bindings (queues, Durable Objects, KV, R2, Cron Triggers) go into
+ * wrangler.toml, and `--check` writes nothing and fails when wrangler.toml is not what the build
+ * would write (for CI). Lambda: a zip-ready folder and an AWS SAM template beside it.
  */
-import { relative } from "node:path";
 import { BuildError } from "../../build/errors.ts";
-import { buildWorkers, checkWorkersConfig, type WorkersBuildRequest, type WorkersBuildResult, type WorkersConfigCheck } from "../../build/workers/build.ts";
+import { buildLambda } from "../../build/lambda/build.ts";
+import { buildWorkers, checkWorkersConfig } from "../../build/workers/build.ts";
 import { defaults, expectPositionals, helpHint, parseCommand, sharedOptions, type ParsedValues } from "../args.ts";
 import type { CommandOutcome, CommandRun } from "../command.ts";
 import { CliError, ExitCodes, UsageError } from "../errors.ts";
-import type { CliIo, Output } from "../output.ts";
 import { formatUsage, type UsageText } from "../usage.ts";
+import { reportLambdaBuild } from "./build-lambda-report.ts";
+import { reportWorkersBuild, reportWorkersCheck } from "./build-workers-report.ts";
 
-const targets = ["workers"] as const;
+const targets = ["workers", "lambda"] as const;
+type Target = (typeof targets)[number];
+
+/** Each target's default resources folder and output folder. */
+const targetDefaults: Readonly<Record<Target, { resources: string; out: string }>> = {
+  workers: { resources: defaults.workersResources, out: defaults.workersOut },
+  lambda: { resources: defaults.lambdaResources, out: defaults.lambdaOut },
+};
 
 const buildOptions = {
   target: { type: "string", short: "t", placeholder: "platform", description: `the platform to build for: ${targets.join(", ")}` },
   resources: {
     ...sharedOptions.resources,
-    description: "resources folder with the platform's component YAML",
-    defaultValue: defaults.workersResources,
+    description: `resources folder with the platform's component YAML (default ${defaults.workersResources} or ${defaults.lambdaResources})`,
+    defaultValue: undefined,
   },
   functions: sharedOptions.functions,
   "app-id": { ...sharedOptions["app-id"], description: "app id: subscription and queue names, state key prefix" },
-  out: { type: "string", short: "o", placeholder: "dir", description: "output folder", defaultValue: defaults.workersOut },
-  config: { type: "string", short: "c", placeholder: "file", description: "wrangler config to write the bindings into", defaultValue: defaults.wranglerConfig },
+  out: { type: "string", short: "o", placeholder: "dir", description: `output folder (default ${defaults.workersOut} or ${defaults.lambdaOut})` },
+  config: { type: "string", short: "c", placeholder: "file", description: "workers: the wrangler config to write the bindings into", defaultValue: defaults.wranglerConfig },
+  memory: { type: "string", placeholder: "MB", description: "lambda: the function's memory (default 512)" },
+  timeout: { type: "string", placeholder: "seconds", description: "lambda: the function's timeout (default 30)" },
   minify: { type: "boolean", description: "minify the bundle" },
-  check: { type: "boolean", description: "write nothing; exit 1 when the wrangler config is not what the build would write" },
+  check: { type: "boolean", description: "workers: write nothing; exit 1 when the wrangler config is not what the build would write" },
   json: { ...sharedOptions.json, description: "print the result as one JSON line" },
   help: sharedOptions.help,
 } as const;
 
 const usage: UsageText = {
-  synopsis: "mecha build --target workers [options]",
+  synopsis: "mecha build --target workers|lambda [options]",
   description:
-    "Bundles the functions, the runtime and only the components the resources folder uses into\n" +
-    "<out>/index.js, and writes the bindings the app needs into the wrangler config: a queue and a\n" +
-    "dead-letter queue per subscription, Durable Objects, KV namespaces, R2 buckets and Cron\n" +
-    "Triggers. Then `npx wrangler deploy` deploys it.",
+    "Bundles the functions, the runtime and only the components the resources folder uses.\n" +
+    "workers: <out>/index.js, and the bindings the app needs in the wrangler config (a queue and a\n" +
+    "dead-letter queue per subscription, Durable Objects, KV namespaces, R2 buckets, Cron Triggers);\n" +
+    "then `npx wrangler deploy`.\n" +
+    "lambda: <out>/function/ (handler index.handler, Node.js 20) and <out>/template.yaml, an AWS SAM\n" +
+    "template with the HTTP API routes, an SNS topic per topic and an SQS queue (with a dead-letter\n" +
+    "queue) per subscription, EventBridge schedules, DynamoDB tables and S3 buckets; then `sam deploy`.",
   options: buildOptions,
   examples: [
     "mecha build --target workers",
     "mecha build --target workers --minify --json",
     "mecha build --target workers --check",
+    "mecha build --target lambda --minify",
   ],
 };
 
@@ -54,21 +69,28 @@ export async function run({ argv, io, output }: CommandRun): Promise<CommandOutc
     return ExitCodes.ok;
   }
   expectPositionals("build", positionals, []);
-  readTarget(values.target);
-  const request: WorkersBuildRequest = {
+  const target = readTarget(values.target);
+  const shared = {
     projectDir: io.cwd,
-    resources: values.resources ?? defaults.workersResources,
+    resources: values.resources ?? targetDefaults[target].resources,
     functions: values.functions ?? defaults.functions,
     appId: values["app-id"] ?? defaults.appId,
-    out: values.out ?? defaults.workersOut,
-    config: values.config ?? defaults.wranglerConfig,
+    out: values.out ?? targetDefaults[target].out,
     minify: values.minify ?? false,
     env: io.env,
   };
+  assertTargetOptions(target, values);
   try {
-    if (values.check) return reportCheck(await checkWorkersConfig(request), values, io, output);
-    const result = await buildWorkers(request);
-    reportBuild(result, values, io, output);
+    if (target === "lambda") {
+      const memorySize = positiveInteger(values.memory, "--memory");
+      const timeout = positiveInteger(values.timeout, "--timeout");
+      const result = await buildLambda({ ...shared, function: { ...(memorySize && { memorySize }), ...(timeout && { timeout }) } });
+      reportLambdaBuild(result, values.json ?? false, io, output);
+      return ExitCodes.ok;
+    }
+    const request = { ...shared, config: values.config ?? defaults.wranglerConfig };
+    if (values.check) return reportWorkersCheck(await checkWorkersConfig(request), values.json ?? false, io, output);
+    reportWorkersBuild(await buildWorkers(request), values.json ?? false, io, output);
     return ExitCodes.ok;
   } catch (error) {
     if (error instanceof BuildError) throw new CliError(error.message, { cause: error });
@@ -76,107 +98,26 @@ export async function run({ argv, io, output }: CommandRun): Promise<CommandOutc
   }
 }
 
-function readTarget(target: string | undefined): (typeof targets)[number] {
-  if (target === undefined) throw new UsageError(`missing --target for "mecha build" (expected ${targets.join(", ")})`, helpHint("build"));
+function readTarget(target: string | undefined): Target {
+  if (target === undefined) throw new UsageError(`missing --target for "mecha build" (expected ${targets.join(" or ")})`, helpHint("build"));
   if (!(targets as readonly string[]).includes(target)) {
-    throw new UsageError(`--target must be ${targets.join(", ")}, got "${target}" (node and lambda builds are not available yet)`, helpHint("build"));
+    throw new UsageError(`--target must be ${targets.join(" or ")}, got "${target}" (a Node app needs no build: mecha start runs it)`, helpHint("build"));
   }
-  return target as (typeof targets)[number];
+  return target as Target;
 }
 
-function reportBuild(result: WorkersBuildResult, values: ParsedValues<typeof buildOptions>, io: CliIo, output: Output): void {
-  const { bundle, cloudflare } = result;
-  const path = (file: string) => displayPath(io, file);
-  const bindings = [
-    ...cloudflare.durableObjects.map((b) => ({ binding: b.binding, kind: "durable-object", target: b.className, components: b.components })),
-    ...cloudflare.kvNamespaces.map((b) => ({ binding: b.binding, kind: "kv-namespace", target: b.id, components: b.components })),
-    ...cloudflare.r2Buckets.map((b) => ({ binding: b.binding, kind: "r2-bucket", target: b.bucketName, components: b.components })),
-    ...cloudflare.queues.map((q) => ({ binding: q.producerBinding, kind: "queue-producer", target: q.queue, components: [q.pubsub] })),
-  ];
-  if (values.json) {
-    output.json({
-      target: "workers",
-      bundle: { path: path(bundle.file), bytes: bundle.size.bytes, gzipBytes: bundle.size.gzipBytes, split: bundle.size.split },
-      metafile: path(bundle.metafile),
-      entry: path(result.entryFile),
-      resources: path(result.resourcesFile),
-      config: { path: path(result.configPath), changed: result.configChanged },
-      queues: cloudflare.queues.map((q) => ({
-        queue: q.queue,
-        deadLetterQueue: q.deadLetterQueue,
-        binding: q.producerBinding,
-        subscription: q.subscription,
-        pubsub: q.pubsub,
-        topic: q.topic,
-        maxRetries: q.maxRetries,
-      })),
-      bindings,
-      crons: cloudflare.crons,
-      nodeBuiltins: bundle.nodeBuiltins,
-      warnings: cloudflare.warnings,
-    });
-    return;
+/** An option of one target given to the other is a mistake worth saying. */
+function assertTargetOptions(target: Target, values: ParsedValues<typeof buildOptions>): void {
+  const only: Record<Target, Array<keyof typeof buildOptions>> = { workers: ["config", "check"], lambda: ["memory", "timeout"] };
+  for (const other of targets.filter((t) => t !== target)) {
+    const given = only[other].find((option) => values[option] !== undefined);
+    if (given) throw new UsageError(`--${given} is for --target ${other}, not ${target}`, helpHint("build"));
   }
-  const { bold, cyan, dim, green } = output.color;
-  const { split } = bundle.size;
-  const lines = [
-    `${green("✓")} built ${bold(path(bundle.file))}  ${formatBytes(bundle.size.bytes)}, ${formatBytes(bundle.size.gzipBytes)} gzip`,
-    dim(`  mecha ${formatBytes(split.mecha)} · dependencies ${formatBytes(split.dependencies)} · functions ${formatBytes(split.functions)}`),
-  ];
-  const section = (title: string, rows: Array<[string, string]>) => {
-    if (!rows.length) return;
-    const width = Math.max(...rows.map(([left]) => left.length));
-    lines.push("", bold(title), ...rows.map(([left, right]) => `  ${cyan(left.padEnd(width))}  ${right}`));
-  };
-  section(
-    "Queues",
-    cloudflare.queues.map((q) => [q.queue, `${q.pubsub}/${q.topic} ${dim(`→ ${q.subscription} (retries ${q.maxRetries}, then ${q.deadLetterQueue})`)}`]),
-  );
-  section(
-    "Bindings",
-    bindings.map((b) => [b.binding, `${b.kind} ${b.target}${b.kind === "queue-producer" ? "" : dim(` (${b.components.join(", ")})`)}`]),
-  );
-  section(
-    "Cron Triggers",
-    cloudflare.crons.map((c) => [c.schedule, c.functions.join(", ")]),
-  );
-  lines.push("", `${green("✓")} ${result.configChanged ? "wrote" : "unchanged:"} ${bold(path(result.configPath))}`);
-  if (cloudflare.queues.length) {
-    lines.push(dim("Queues must exist before the first deploy:"));
-    for (const q of cloudflare.queues) lines.push(dim(`  npx wrangler queues create ${q.queue} && npx wrangler queues create ${q.deadLetterQueue}`));
-  }
-  output.line(lines.join("\n"));
-  for (const warning of cloudflare.warnings) output.notice(`${output.errorColor.yellow("warning:")} ${warning}`);
 }
 
-function reportCheck(check: WorkersConfigCheck, values: ParsedValues<typeof buildOptions>, io: CliIo, output: Output): CommandOutcome {
-  const path = displayPath(io, check.configPath);
-  const upToDate = check.differences.length === 0;
-  if (values.json) {
-    output.json({ config: path, upToDate, differences: check.exists ? check.differences : [], exists: check.exists });
-    return upToDate ? ExitCodes.ok : ExitCodes.failure;
-  }
-  const { bold, dim, green, red } = output.color;
-  if (upToDate) {
-    output.line(`${green("✓")} ${bold(path)} is up to date`);
-    return ExitCodes.ok;
-  }
-  if (!check.exists) {
-    output.line(`${red("✗")} ${bold(path)} does not exist`);
-  } else {
-    const marks = { added: "+", removed: "-", changed: "~" } as const;
-    output.line(`${red("✗")} ${bold(path)} differs from what mecha build would write:`);
-    for (const d of check.differences) output.line(`  ${marks[d.change]} ${d.key}${d.detail ? dim(`: ${d.detail}`) : dim(` (${d.change})`)}`);
-  }
-  output.line(dim(`run "mecha build --target workers" to write it`));
-  return ExitCodes.failure;
-}
-
-function displayPath(io: CliIo, file: string): string {
-  const rel = relative(io.cwd, file);
-  return rel && !rel.startsWith("..") ? rel : file;
-}
-
-function formatBytes(bytes: number): string {
-  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`;
+function positiveInteger(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${option} must be a positive whole number, got "${text}"`, helpHint("build"));
+  return value;
 }

@@ -17,6 +17,7 @@ import type { CommandOutcome, CommandRun } from "../command.ts";
 import { CliError } from "../errors.ts";
 import type { CliIo, Output } from "../output.ts";
 import { formatUsage, type UsageText } from "../usage.ts";
+import { displayPath } from "../paths.ts";
 import { ChangeBursts, watchFolder } from "../watch.ts";
 import { buildInProcess, type BuildOutcome, type DevBuild } from "./dev-workers-build.ts";
 
@@ -382,9 +383,4 @@ function describeRoutes(before: DevBuild, after: DevBuild): string {
   const [was, now] = [new Set(before.routes.map(key)), new Set(after.routes.map(key))];
   const changes = [...[...now].filter((r) => !was.has(r)).map((r) => `+${r}`), ...[...was].filter((r) => !now.has(r)).map((r) => `-${r}`)];
   return changes.length ? ` (${changes.join(", ")})` : "";
-}
-
-function displayPath(io: CliIo, file: string): string {
-  const rel = relative(io.cwd, file);
-  return rel && !rel.startsWith("..") ? rel : file;
 }
