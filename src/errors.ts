@@ -20,6 +20,8 @@ export const ErrorCodes = {
   bindingOperation: "ERR_BINDING_OPERATION",
   bindingInvoke: "ERR_INVOKE_OUTPUT_BINDING",
   secretNotFound: "ERR_SECRET_NOT_FOUND",
+  /** A secret store could not be read (Dapr's code for a failed get or bulk get). */
+  secretGet: "ERR_SECRET_GET",
   publish: "ERR_PUBSUB_PUBLISH_MESSAGE",
   functionDefinition: "ERR_FUNCTION_DEFINITION",
   lambdaUnknownEvent: "ERR_LAMBDA_UNKNOWN_EVENT",

@@ -45,6 +45,8 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   },
   "bindings.cloudflare.r2": { file: "src/components/bindings/cloudflare-r2.ts" },
   "secretstores.local.env": { file: "src/components/secretstores/local-env.ts" },
+  "secretstores.aws.secretmanager": { file: "src/components/secretstores/aws-secretmanager.ts" },
+  "secretstores.aws.parameterstore": { file: "src/components/secretstores/aws-parameterstore.ts" },
   "secretstores.local.file": {
     file: "src/components/secretstores/local-file.ts",
     nodeOnly: { reason: "it reads a file on the local disk", instead: "secretstores.local.env, which reads the Worker's secrets and vars" },

@@ -28,4 +28,6 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "bindings.aws.s3": entry("bindings", () => import("./bindings/aws-s3.ts")),
   "secretstores.local.env": entry("secretstores", () => import("./secretstores/local-env.ts")),
   "secretstores.local.file": entry("secretstores", () => import("./secretstores/local-file.ts")),
+  "secretstores.aws.secretmanager": entry("secretstores", () => import("./secretstores/aws-secretmanager.ts")),
+  "secretstores.aws.parameterstore": entry("secretstores", () => import("./secretstores/aws-parameterstore.ts")),
 };

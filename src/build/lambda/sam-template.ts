@@ -149,15 +149,22 @@ export function samTemplate(appId: string, aws: LambdaResources, settings: Funct
   }
 
   if (aws.secrets.secretsManager) {
-    statements.push({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"], Resource: arn("secretsmanager", "secret:*") });
-    statements.push({ Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: "*" });
+    statements.push(
+      { Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"], Resource: arn("secretsmanager", "secret:*") },
+      // Listing cannot be narrowed to resources (bulk reads only).
+      { Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: "*" },
+    );
   }
   if (aws.secrets.parameterPrefixes.length) {
-    statements.push({
-      Effect: "Allow",
-      Action: ["ssm:GetParameter", "ssm:GetParametersByPath"],
-      Resource: aws.secrets.parameterPrefixes.map((prefix) => arn("ssm", `parameter/${prefix.replace(/^\//, "")}*`)),
-    });
+    statements.push(
+      {
+        Effect: "Allow",
+        Action: ["ssm:GetParameter", "ssm:GetParameters"],
+        Resource: aws.secrets.parameterPrefixes.map((prefix) => arn("ssm", `parameter/${prefix.replace(/^\//, "")}*`)),
+      },
+      // Listing cannot be narrowed to resources (bulk reads only).
+      { Effect: "Allow", Action: ["ssm:DescribeParameters"], Resource: "*" },
+    );
   }
 
   const functionProperties: JsonObject = {

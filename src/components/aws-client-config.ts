@@ -1,0 +1,83 @@
+/**
+ * The AWS client settings Dapr's AWS components share — `region`, `endpoint`, `accessKey`,
+ * `secretKey`, `sessionToken` — read and checked one way, and AWS SDK errors reduced to what is
+ * safe to put in a message: the credentials never appear in one.
+ */
+import type { ComponentMetadata } from "../config/metadata.ts";
+
+/** The settings an AWS SDK v3 client takes, as read from a component's metadata. */
+export interface AwsClientConfig {
+  /** The metadata's `region`; else the AWS SDK's own (AWS_REGION), or `us-east-1` with an endpoint. */
+  region: string | undefined;
+  /** An emulator or a private endpoint; the AWS SDK picks the service's own when unset. */
+  endpoint: string | undefined;
+  /** Unset: the AWS SDK's default credential chain (env, profile, the Lambda role, …). */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+}
+
+/**
+ * Reads and checks the shared AWS metadata. Throws a ComponentConfigError naming the field for an
+ * endpoint that is not an http(s) URL, half a key pair, or a session token without a key pair.
+ *
+ * @example
+ * const config = readAwsClientConfig(metadata); // { region: "eu-west-1", endpoint: undefined, credentials: undefined }
+ * new SSMClient(config);
+ */
+export function readAwsClientConfig(metadata: ComponentMetadata): AwsClientConfig {
+  const endpoint = metadata.string("endpoint");
+  if (endpoint !== undefined && !(/^https?:\/\//i.test(endpoint) && URL.canParse(endpoint))) {
+    throw metadata.error("endpoint", `must be a URL such as "http://localhost:4566"; got "${endpoint}"`);
+  }
+  const accessKeyId = metadata.string("accessKey");
+  const secretAccessKey = metadata.string("secretKey");
+  const sessionToken = metadata.string("sessionToken");
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw metadata.error(
+      accessKeyId === undefined ? "accessKey" : "secretKey",
+      "accessKey and secretKey must be given together (or neither, for the AWS default credential chain)",
+    );
+  }
+  if (sessionToken !== undefined && accessKeyId === undefined) throw metadata.error("sessionToken", "needs accessKey and secretKey");
+  return {
+    region: metadata.string("region") ?? (endpoint ? "us-east-1" : undefined),
+    endpoint,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
+  };
+}
+
+/** Where a client goes, for messages: ` at <endpoint>` or ` in <region>`. */
+export function awsLocation(config: AwsClientConfig): string {
+  return config.endpoint ? ` at ${config.endpoint}` : config.region ? ` in ${config.region}` : "";
+}
+
+/**
+ * An AWS SDK error as an Error that is safe to log and to keep as a `cause`: the AWS error name,
+ * the network error code, the HTTP status and AWS's message, with the configured credentials
+ * blanked out wherever they appear. The SDK's own error is dropped: it carries the raw response.
+ *
+ * @example
+ * safeAwsError(error, config).message // "UnrecognizedClientException (HTTP 400): The security token included in the request is invalid."
+ */
+export function safeAwsError(error: unknown, config: AwsClientConfig): Error {
+  const failure = (error ?? {}) as { name?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } };
+  const name = typeof failure.name === "string" && failure.name ? failure.name : "Error";
+  const code = typeof failure.code === "string" && failure.code !== name ? failure.code : undefined;
+  const status = failure.$metadata?.httpStatusCode;
+  const detail = typeof failure.message === "string" ? failure.message : "";
+  // A socket error (ECONNREFUSED, ENOTFOUND) never reached AWS: its code says more than its
+  // generic name, and Node's AggregateError for one has no message at all.
+  const text = status === undefined && code
+    ? `${code}: could not reach the service${detail ? ` (${detail})` : ""}`
+    : `${name}${code ? ` ${code}` : ""}${status ? ` (HTTP ${status})` : ""}${detail ? `: ${detail}` : ""}`;
+  const safe = new Error(redact(text, config));
+  safe.name = name;
+  return safe;
+}
+
+function redact(text: string, { credentials }: AwsClientConfig): string {
+  let safe = text;
+  for (const value of [credentials?.secretAccessKey, credentials?.sessionToken, credentials?.accessKeyId]) {
+    if (value) safe = safe.split(value).join("<redacted>");
+  }
+  return safe;
+}

@@ -1,0 +1,154 @@
+/**
+ * `secretstores.aws.parameterstore`: secrets from AWS Systems Manager Parameter Store, as Dapr's
+ * component reads them. A secret is one parameter, `{ [key]: value }`, read with decryption, so a
+ * SecureString comes back as its plain text (a StringList as its comma-joined text). A parameter
+ * that does not exist is `undefined`.
+ *
+ * Metadata `prefix` (Dapr's) is a plain string prefix, not a path: `get(key)` reads the parameter
+ * named prefix + key, and `bulkGet` lists the parameters whose names begin with it (a
+ * DescribeParameters `Name BeginsWith` filter, as Dapr sends), named without it. A hierarchy
+ * works as a prefix too: `/myapp/prod/` makes `get("db")` read `/myapp/prod/db`.
+ *
+ * `bulkGet` pages through DescribeParameters and reads the values 10 at a time with GetParameters;
+ * where that is refused (an IAM policy granting only `ssm:GetParameter`) it reads them one by one.
+ *
+ * Values never appear in an error or a log line; nor do the configured credentials.
+ *
+ * @example
+ * spec:
+ *   type: secretstores.aws.parameterstore
+ *   version: v1
+ *   metadata:
+ *     - { name: region, value: eu-west-1 }
+ *     - { name: prefix, value: /myapp/prod/ }
+ */
+import type { Parameter, SSMClient } from "@aws-sdk/client-ssm";
+import type { SecretStoreComponent } from "../../blocks/secrets.ts";
+import { ErrorCodes, MechaError } from "../../errors.ts";
+import { awsLocation, readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
+import type { ComponentOptions } from "../types.ts";
+
+export const type = "secretstores.aws.parameterstore";
+/** DescribeParameters' largest page. */
+const describePageSize = 50;
+/** GetParameters' most names per call. */
+const batchSize = 10;
+/** The errors that mean GetParameters is not allowed here, so single gets must do. */
+const batchRefusals = new Set(["AccessDeniedException", "UnknownOperationException"]);
+
+type Sdk = typeof import("@aws-sdk/client-ssm");
+
+interface Connection {
+  sdk: Sdk;
+  client: SSMClient;
+}
+
+/**
+ * Creates the store; connects on first use. Reads Dapr's metadata: `region` (else the AWS SDK's,
+ * or `us-east-1` with an `endpoint`), `endpoint` (an emulator such as LocalStack), `accessKey`,
+ * `secretKey` and `sessionToken` (else the AWS SDK's default credential chain), and `prefix`.
+ */
+export function create({ name, metadata, logger }: ComponentOptions): SecretStoreComponent {
+  const config = readAwsClientConfig(metadata);
+  const prefix = metadata.string("prefix", "");
+  const label = `secret store "${name}" (${type})`;
+  let connection: Promise<Connection> | undefined;
+  /** Set once GetParameters has been refused: later bulk reads go one by one at once. */
+  let batchRefused = false;
+
+  const connect = (): Promise<Connection> =>
+    (connection ??= import("@aws-sdk/client-ssm").then(
+      (sdk) => ({ sdk, client: new sdk.SSMClient(config) }),
+      (error: unknown) => {
+        connection = undefined;
+        throw error;
+      },
+    ));
+
+  const failure = (what: string, error: unknown): MechaError => {
+    if (error instanceof MechaError) return error;
+    const cause = safeAwsError(error, config);
+    return new MechaError(ErrorCodes.secretGet, `${label}: ${what}${awsLocation(config)} failed: ${cause.message}`, { component: name, cause });
+  };
+
+  /** Runs one SDK call; any failure becomes an ERR_SECRET_GET that names what was being done. */
+  async function send<T>(what: string, run: (c: Connection) => Promise<T>): Promise<T> {
+    let c: Connection;
+    try {
+      c = await connect();
+    } catch (error) {
+      throw new MechaError(ErrorCodes.secretGet, `${label}: could not load @aws-sdk/client-ssm; install it with "npm install @aws-sdk/client-ssm"`, {
+        component: name,
+        cause: error,
+      });
+    }
+    try {
+      return await run(c);
+    } catch (error) {
+      throw failure(what, error);
+    }
+  }
+
+  /** GetParameter with decryption; undefined for a parameter that does not exist. */
+  const getOne = (parameterName: string): Promise<Parameter | undefined> =>
+    send(`get parameter "${parameterName}"`, async ({ sdk, client }) => {
+      try {
+        return (await client.send(new sdk.GetParameterCommand({ Name: parameterName, WithDecryption: true }))).Parameter;
+      } catch (error) {
+        if ((error as Error).name === "ParameterNotFound") return undefined;
+        throw error;
+      }
+    });
+
+  /** Up to 10 listed parameters with their values; those deleted since they were listed are left out. */
+  const getMany = async (names: readonly string[]): Promise<Parameter[]> => {
+    if (!batchRefused) {
+      try {
+        const { sdk, client } = await connect();
+        return (await client.send(new sdk.GetParametersCommand({ Names: [...names], WithDecryption: true }))).Parameters ?? [];
+      } catch (error) {
+        if (!batchRefusals.has((error as Error).name)) throw failure(`get ${names.length} parameter(s) with GetParameters`, error);
+        batchRefused = true;
+        logger?.warn("GetParameters was refused; reading parameters one by one with GetParameter", { error: (error as Error).name });
+      }
+    }
+    const parameters = await Promise.all(names.map(getOne));
+    return parameters.filter((parameter): parameter is Parameter => parameter !== undefined);
+  };
+
+  return {
+    type,
+    async get(key) {
+      if (!key) return undefined;
+      const parameter = await getOne(prefix + key);
+      return parameter && { [key]: parameter.Value ?? "" };
+    },
+
+    async bulkGet() {
+      const secrets: Record<string, Record<string, string>> = {};
+      const ParameterFilters = prefix ? [{ Key: "Name", Option: "BeginsWith", Values: [prefix] }] : undefined;
+      // DescribeParameters filters after it pages: a page may be short, even empty, and still have a NextToken.
+      for (let NextToken: string | undefined; ; ) {
+        const page = await send(`list parameters${prefix ? ` beginning with "${prefix}"` : ""}`, ({ sdk, client }) =>
+          client.send(new sdk.DescribeParametersCommand({ ParameterFilters, MaxResults: describePageSize, NextToken })),
+        );
+        const names = (page.Parameters ?? []).flatMap((p) => (p.Name && p.Name.length > prefix.length && p.Name.startsWith(prefix) ? [p.Name] : []));
+        for (let i = 0; i < names.length; i += batchSize) {
+          for (const parameter of await getMany(names.slice(i, i + batchSize))) {
+            if (!parameter.Name?.startsWith(prefix)) continue;
+            const key = parameter.Name.slice(prefix.length);
+            secrets[key] = { [key]: parameter.Value ?? "" };
+          }
+        }
+        if (!(NextToken = page.NextToken)) break;
+      }
+      return secrets;
+    },
+
+    async close() {
+      const opened = connection;
+      connection = undefined;
+      if (opened) (await opened.catch(() => undefined))?.client.destroy();
+    },
+  };
+}
