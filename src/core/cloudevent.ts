@@ -36,7 +36,13 @@ export const cloudEventContentType = "application/cloudevents+json";
 const daprEventType = "com.dapr.event.sent";
 
 let cloudEventsModule: Promise<typeof import("cloudevents")> | undefined;
-const loadCloudEvents = () => (cloudEventsModule ??= import("cloudevents"));
+/**
+ * `cloudevents` is CommonJS. Its exports object is the namespace's `default` everywhere — Node's
+ * loader, esbuild's interop, a code-split chunk of the Lambda bundle — while named exports are
+ * only sometimes filled in, so the exports are read from `default` when there is one.
+ */
+const loadCloudEvents = () =>
+  (cloudEventsModule ??= import("cloudevents").then((module) => (module as { default?: typeof module }).default ?? module));
 
 /** Wraps data in a CloudEvent with Dapr's fields and returns its JSON bytes. */
 export async function encodeEnvelope(request: EnvelopeRequest): Promise<Uint8Array> {
