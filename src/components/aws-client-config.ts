@@ -4,6 +4,7 @@
  * safe to put in a message: the credentials never appear in one.
  */
 import type { ComponentMetadata } from "../config/metadata.ts";
+import { MechaError, type ErrorCode } from "../errors.ts";
 
 /** The settings an AWS SDK v3 client takes, as read from a component's metadata. */
 export interface AwsClientConfig {
@@ -80,4 +81,64 @@ function redact(text: string, { credentials }: AwsClientConfig): string {
     if (value) safe = safe.split(value).join("<redacted>");
   }
   return safe;
+}
+
+/** What {@link awsCaller} needs to know about a component and its SDK client. */
+export interface AwsCallerOptions<C> {
+  /** How messages name the component, e.g. `secret store "vault" (secretstores.aws.parameterstore)`. */
+  label: string;
+  component: string;
+  config: AwsClientConfig;
+  /** The error code of every failure. */
+  code: ErrorCode;
+  /** The SDK package, for the message when it cannot be loaded. */
+  packageName: string;
+  /** Loads the SDK and makes the client; called on first use, and again after a failure. */
+  connect: () => Promise<C>;
+  /** Lets go of a connection's client (`client.destroy()`). */
+  destroy: (connection: C) => void;
+}
+
+/** Calls the service; `close()` lets go of the client (the next call makes a new one). */
+export interface AwsCaller<C> {
+  <T>(what: string, run: (connection: C) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * The one way an AWS component calls its service: the client is made on first use (and made again
+ * if that failed), and every failure becomes a MechaError with the given code that says what was
+ * being done, where, and the AWS error — with no credential in it.
+ *
+ * @example
+ * const send = awsCaller({ label, component: name, config, code: ErrorCodes.secretGet, packageName: "@aws-sdk/client-ssm",
+ *   connect: async () => { const sdk = await import("@aws-sdk/client-ssm"); return { sdk, client: new sdk.SSMClient(config) }; },
+ *   destroy: ({ client }) => client.destroy() });
+ * await send(`get parameter "${key}"`, ({ sdk, client }) => client.send(new sdk.GetParameterCommand({ Name: key })));
+ */
+export function awsCaller<C>(options: AwsCallerOptions<C>): AwsCaller<C> {
+  const { label, component, config, code, packageName } = options;
+  let connection: Promise<C> | undefined;
+  const connect = (): Promise<C> =>
+    (connection ??= options.connect().catch((error: unknown) => {
+      connection = undefined;
+      throw new MechaError(code, `${label}: could not load ${packageName}; install it with "npm install ${packageName}"`, { component, cause: error });
+    }));
+  const send = async <T>(what: string, run: (connection: C) => Promise<T>): Promise<T> => {
+    const c = await connect();
+    try {
+      return await run(c);
+    } catch (error) {
+      if (error instanceof MechaError) throw error;
+      const cause = safeAwsError(error, config);
+      throw new MechaError(code, `${label}: ${what}${awsLocation(config)} failed: ${cause.message}`, { component, cause });
+    }
+  };
+  const close = async (): Promise<void> => {
+    const opened = connection;
+    connection = undefined;
+    const c = await opened?.catch(() => undefined);
+    if (c) options.destroy(c);
+  };
+  return Object.assign(send, { close });
 }

@@ -42,7 +42,7 @@ let cloudEventsModule: Promise<typeof import("cloudevents")> | undefined;
  * only sometimes filled in, so the exports are read from `default` when there is one.
  */
 const loadCloudEvents = () =>
-  (cloudEventsModule ??= import("cloudevents").then((module) => (module as { default?: typeof module }).default ?? module));
+  (cloudEventsModule ??= import("cloudevents").then((module) => (module as unknown as { default?: typeof module }).default ?? module));
 
 /** Wraps data in a CloudEvent with Dapr's fields and returns its JSON bytes. */
 export async function encodeEnvelope(request: EnvelopeRequest): Promise<Uint8Array> {

@@ -25,7 +25,7 @@
 import type { Parameter, SSMClient } from "@aws-sdk/client-ssm";
 import type { SecretStoreComponent } from "../../blocks/secrets.ts";
 import { ErrorCodes, MechaError } from "../../errors.ts";
-import { awsLocation, readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
+import { awsCaller, readAwsClientConfig } from "../aws-client-config.ts";
 import type { ComponentOptions } from "../types.ts";
 
 export const type = "secretstores.aws.parameterstore";
@@ -52,42 +52,21 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
   const config = readAwsClientConfig(metadata);
   const prefix = metadata.string("prefix", "");
   const label = `secret store "${name}" (${type})`;
-  let connection: Promise<Connection> | undefined;
   /** Set once GetParameters has been refused: later bulk reads go one by one at once. */
   let batchRefused = false;
 
-  const connect = (): Promise<Connection> =>
-    (connection ??= import("@aws-sdk/client-ssm").then(
-      (sdk) => ({ sdk, client: new sdk.SSMClient(config) }),
-      (error: unknown) => {
-        connection = undefined;
-        throw error;
-      },
-    ));
-
-  const failure = (what: string, error: unknown): MechaError => {
-    if (error instanceof MechaError) return error;
-    const cause = safeAwsError(error, config);
-    return new MechaError(ErrorCodes.secretGet, `${label}: ${what}${awsLocation(config)} failed: ${cause.message}`, { component: name, cause });
-  };
-
-  /** Runs one SDK call; any failure becomes an ERR_SECRET_GET that names what was being done. */
-  async function send<T>(what: string, run: (c: Connection) => Promise<T>): Promise<T> {
-    let c: Connection;
-    try {
-      c = await connect();
-    } catch (error) {
-      throw new MechaError(ErrorCodes.secretGet, `${label}: could not load @aws-sdk/client-ssm; install it with "npm install @aws-sdk/client-ssm"`, {
-        component: name,
-        cause: error,
-      });
-    }
-    try {
-      return await run(c);
-    } catch (error) {
-      throw failure(what, error);
-    }
-  }
+  const send = awsCaller<Connection>({
+    label,
+    component: name,
+    config,
+    code: ErrorCodes.secretGet,
+    packageName: "@aws-sdk/client-ssm",
+    connect: async () => {
+      const sdk = await import("@aws-sdk/client-ssm");
+      return { sdk, client: new sdk.SSMClient(config) };
+    },
+    destroy: ({ client }) => client.destroy(),
+  });
 
   /** GetParameter with decryption; undefined for a parameter that does not exist. */
   const getOne = (parameterName: string): Promise<Parameter | undefined> =>
@@ -103,14 +82,17 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
   /** Up to 10 listed parameters with their values; those deleted since they were listed are left out. */
   const getMany = async (names: readonly string[]): Promise<Parameter[]> => {
     if (!batchRefused) {
-      try {
-        const { sdk, client } = await connect();
-        return (await client.send(new sdk.GetParametersCommand({ Names: [...names], WithDecryption: true }))).Parameters ?? [];
-      } catch (error) {
-        if (!batchRefusals.has((error as Error).name)) throw failure(`get ${names.length} parameter(s) with GetParameters`, error);
-        batchRefused = true;
-        logger?.warn("GetParameters was refused; reading parameters one by one with GetParameter", { error: (error as Error).name });
-      }
+      const batch = await send(`get ${names.length} parameter(s) with GetParameters`, async ({ sdk, client }) => {
+        try {
+          return (await client.send(new sdk.GetParametersCommand({ Names: [...names], WithDecryption: true }))).Parameters ?? [];
+        } catch (error) {
+          if (batchRefusals.has((error as Error).name)) return undefined;
+          throw error;
+        }
+      });
+      if (batch) return batch;
+      batchRefused = true;
+      logger?.warn("GetParameters was refused; reading parameters one by one with GetParameter");
     }
     const parameters = await Promise.all(names.map(getOne));
     return parameters.filter((parameter): parameter is Parameter => parameter !== undefined);
@@ -145,10 +127,6 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
       return secrets;
     },
 
-    async close() {
-      const opened = connection;
-      connection = undefined;
-      if (opened) (await opened.catch(() => undefined))?.client.destroy();
-    },
+    close: () => send.close(),
   };
 }

@@ -24,7 +24,7 @@
 import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SecretStoreComponent } from "../../blocks/secrets.ts";
 import { ErrorCodes, MechaError } from "../../errors.ts";
-import { awsLocation, readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
+import { awsCaller, awsLocation, readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
 import type { ComponentOptions } from "../types.ts";
 
 export const type = "secretstores.aws.secretmanager";
@@ -56,43 +56,21 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
   const config = readAwsClientConfig(metadata);
   const multipleKeyValues = metadata.boolean("multipleKeyValuesPerSecret", false);
   const label = `secret store "${name}" (${type})`;
-  let connection: Promise<Connection> | undefined;
   /** Set once BatchGetSecretValue has been refused: later bulk reads go one by one at once. */
   let batchRefused = false;
 
-  const connect = (): Promise<Connection> =>
-    (connection ??= import("@aws-sdk/client-secrets-manager").then(
-      (sdk) => ({ sdk, client: new sdk.SecretsManagerClient(config) }),
-      (error: unknown) => {
-        connection = undefined;
-        throw error;
-      },
-    ));
-
-  const failure = (what: string, error: unknown): MechaError => {
-    if (error instanceof MechaError) return error;
-    const cause = safeAwsError(error, config);
-    return new MechaError(ErrorCodes.secretGet, `${label}: ${what}${awsLocation(config)} failed: ${cause.message}`, { component: name, cause });
-  };
-
-  /** Runs one SDK call; any failure becomes an ERR_SECRET_GET that names what was being done. */
-  async function send<T>(what: string, run: (c: Connection) => Promise<T>): Promise<T> {
-    let c: Connection;
-    try {
-      c = await connect();
-    } catch (error) {
-      throw new MechaError(
-        ErrorCodes.secretGet,
-        `${label}: could not load @aws-sdk/client-secrets-manager; install it with "npm install @aws-sdk/client-secrets-manager"`,
-        { component: name, cause: error },
-      );
-    }
-    try {
-      return await run(c);
-    } catch (error) {
-      throw failure(what, error);
-    }
-  }
+  const send = awsCaller<Connection>({
+    label,
+    component: name,
+    config,
+    code: ErrorCodes.secretGet,
+    packageName: "@aws-sdk/client-secrets-manager",
+    connect: async () => {
+      const sdk = await import("@aws-sdk/client-secrets-manager");
+      return { sdk, client: new sdk.SecretsManagerClient(config) };
+    },
+    destroy: ({ client }) => client.destroy(),
+  });
 
   /** The secret's values; undefined for a binary secret. */
   const valuesOf = (secretName: string, secret: SecretValue): Record<string, string> | undefined => {
@@ -114,20 +92,24 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
   /** The values of up to 20 listed secrets; those deleted since they were listed are left out. */
   const getMany = async (names: readonly string[]): Promise<SecretValue[]> => {
     if (!batchRefused) {
-      try {
-        const { sdk, client } = await connect();
-        const { SecretValues = [], Errors = [] } = await client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: [...names] }));
-        const failed = Errors.find((e) => e.ErrorCode !== "ResourceNotFoundException");
+      const batch = await send(`get ${names.length} secret(s) with BatchGetSecretValue`, async ({ sdk, client }) => {
+        try {
+          return await client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: [...names] }));
+        } catch (error) {
+          if (batchRefusals.has((error as Error).name)) return undefined;
+          throw error;
+        }
+      });
+      if (batch) {
+        const failed = batch.Errors?.find((e) => e.ErrorCode !== "ResourceNotFoundException");
         if (failed) {
           const cause = safeAwsError(Object.assign(new Error(failed.Message ?? ""), { name: failed.ErrorCode ?? "Error" }), config);
           throw new MechaError(ErrorCodes.secretGet, `${label}: get secret "${failed.SecretId}"${awsLocation(config)} failed: ${cause.message}`, { component: name, cause });
         }
-        return SecretValues;
-      } catch (error) {
-        if (!batchRefusals.has((error as Error).name)) throw failure(`get ${names.length} secret(s) with BatchGetSecretValue`, error);
-        batchRefused = true;
-        logger?.warn("BatchGetSecretValue was refused; reading secrets one by one with GetSecretValue", { error: (error as Error).name });
+        return batch.SecretValues ?? [];
       }
+      batchRefused = true;
+      logger?.warn("BatchGetSecretValue was refused; reading secrets one by one with GetSecretValue");
     }
     const values = await Promise.all(names.map(getOne));
     return values.filter((value): value is SecretValue => value !== undefined);
@@ -171,11 +153,7 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
       return secrets;
     },
 
-    async close() {
-      const opened = connection;
-      connection = undefined;
-      if (opened) (await opened.catch(() => undefined))?.client.destroy();
-    },
+    close: () => send.close(),
   };
 }
 
