@@ -17,8 +17,9 @@ const commands: readonly CommandEntry[] = [
   { name: "dev", summary: "run the app and restart it when its files change", load: () => import("./commands/dev.ts") },
   { name: "publish", summary: "publish an event to a topic", load: () => import("./commands/publish.ts") },
   { name: "state", summary: "get, set or delete a key in a state store", load: () => import("./commands/state.ts") },
-  { name: "invoke", summary: "send an HTTP request to a running host", load: () => import("./commands/invoke.ts") },
-  { name: "build", summary: "bundle the app for a platform (--target workers) with its bindings", load: () => import("./commands/build.ts") },
+  { name: "invoke", summary: "send an HTTP request to a running host, or an event to the built Lambda handler", load: () => import("./commands/invoke.ts") },
+  { name: "build", summary: "bundle the app for a platform (--target workers or lambda) with its config", load: () => import("./commands/build.ts") },
+  { name: "events", summary: "print a sample AWS event for a Lambda trigger (http, sqs, schedule, s3-put, …)", load: () => import("./commands/events.ts") },
 ];
 
 /**

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { createLambdaHandler, type LambdaHandler, type LambdaHandlerOptions } from "../../adapters/lambda/index.ts";
+import { lambdaContext as cliLambdaContext } from "../../src/cli/lambda-events/run-handler.ts";
 import { componentCatalog } from "../../src/components/catalog.ts";
 import type { ComponentSpec } from "../../src/config/types.ts";
 import { createConsoleLogger } from "../../src/core/logger.ts";
@@ -19,21 +20,7 @@ export function loadEvent<T = Record<string, any>>(name: string): T {
 
 /** A Lambda context with `remainingMs` left before the invocation times out. */
 export function lambdaContext(remainingMs = 30_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "qt-app",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-2:123456789012:function:qt-app",
-    memoryLimitInMB: "1024",
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: "/aws/lambda/qt-app",
-    logStreamName: "2024/03/14/[$LATEST]4d0c1e2f3a4b5c6d7e8f9a0b1c2d3e4f",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return cliLambdaContext({ functionName: "qt-app", region: "us-east-2", memoryMb: 1024, timeoutMs: remainingMs });
 }
 
 export const component = (name: string, type: string, metadata: ComponentSpec["metadata"] = []): ComponentSpec => ({
