@@ -10,24 +10,37 @@ import { MechaError, type ErrorCode } from "../errors.ts";
 export interface AwsClientConfig {
   /** The metadata's `region`; else the AWS SDK's own (AWS_REGION), or `us-east-1` with an endpoint. */
   region: string | undefined;
-  /** An emulator or a private endpoint; the AWS SDK picks the service's own when unset. */
+  /** An emulator or a private endpoint, as an http(s) URL; the AWS SDK picks the service's own when unset. */
   endpoint: string | undefined;
   /** Unset: the AWS SDK's default credential chain (env, profile, the Lambda role, …). */
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
+/** Where a component reads the shared metadata differently from the others. */
+export interface AwsClientConfigOptions {
+  /**
+   * Also take an `endpoint` given as a bare host (`s3.eu-west-1.amazonaws.com`, as Dapr's S3
+   * examples give it), reached with this scheme. Without it the endpoint must be an http(s) URL.
+   */
+  bareHostScheme?: "http" | "https";
+}
+
 /**
  * Reads and checks the shared AWS metadata. Throws a ComponentConfigError naming the field for an
- * endpoint that is not an http(s) URL, half a key pair, or a session token without a key pair.
+ * endpoint that is not an http(s) URL (nor, with `bareHostScheme`, a host), half a key pair, or a
+ * session token without a key pair.
  *
  * @example
  * const config = readAwsClientConfig(metadata); // { region: "eu-west-1", endpoint: undefined, credentials: undefined }
  * new SSMClient(config);
  */
-export function readAwsClientConfig(metadata: ComponentMetadata): AwsClientConfig {
-  const endpoint = metadata.string("endpoint");
-  if (endpoint !== undefined && !(/^https?:\/\//i.test(endpoint) && URL.canParse(endpoint))) {
-    throw metadata.error("endpoint", `must be a URL such as "http://localhost:4566"; got "${endpoint}"`);
+export function readAwsClientConfig(metadata: ComponentMetadata, options: AwsClientConfigOptions = {}): AwsClientConfig {
+  const { bareHostScheme } = options;
+  const given = metadata.string("endpoint");
+  const endpoint = given !== undefined && bareHostScheme && !hasHttpScheme(given) ? `${bareHostScheme}://${given}` : given;
+  if (endpoint !== undefined && !(hasHttpScheme(endpoint) && URL.canParse(endpoint))) {
+    const host = bareHostScheme ? ' or a host such as "s3.eu-west-1.amazonaws.com"' : "";
+    throw metadata.error("endpoint", `must be a URL such as "http://localhost:4566"${host}; got "${given}"`);
   }
   const accessKeyId = metadata.string("accessKey");
   const secretAccessKey = metadata.string("secretKey");
@@ -44,6 +57,10 @@ export function readAwsClientConfig(metadata: ComponentMetadata): AwsClientConfi
     endpoint,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
   };
+}
+
+function hasHttpScheme(endpoint: string): boolean {
+  return /^https?:\/\//i.test(endpoint);
 }
 
 /** Where a client goes, for messages: ` at <endpoint>` or ` in <region>`. */

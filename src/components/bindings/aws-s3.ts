@@ -11,10 +11,11 @@
  * - `list` — keys, sorted; data `{ prefix?, maxResults? }`; follows S3's continuation tokens.
  * - `delete` — removes the key (S3 does not fail for a missing key, and neither does this).
  */
-import type { S3Client, S3ServiceException, StorageClass } from "@aws-sdk/client-s3";
+import type { S3Client, StorageClass } from "@aws-sdk/client-s3";
 import type { BindingRequest, OutputBindingComponent } from "../../blocks/bindings.ts";
 import { encodeBindingData, parseListOptions, outputBinding, type OperationHandlers } from "../../blocks/bindings.ts";
 import { ComponentConfigError, ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
+import { awsCaller, readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
 import type { ComponentOptions } from "../types.ts";
 
 const type = "bindings.aws.s3";
@@ -46,41 +47,14 @@ interface Connection {
 export function create({ name, metadata }: ComponentOptions): OutputBindingComponent {
   const bucket = metadata.requiredString("bucket");
   const disableSsl = metadata.boolean("disableSSL", false);
-  const endpoint = endpointOf(metadata.string("endpoint"), disableSsl);
-  const region = metadata.string("region") ?? (endpoint ? "us-east-1" : undefined);
-  const accessKeyId = metadata.string("accessKey");
-  const secretAccessKey = metadata.string("secretKey");
-  const sessionToken = metadata.string("sessionToken");
+  const config = readAwsClientConfig(metadata, { bareHostScheme: disableSsl ? "http" : "https" });
   const forcePathStyle = metadata.boolean("forcePathStyle", false);
   const storageClass = metadata.string("storageClass");
   const decodeBase64 = metadata.boolean("decodeBase64", false);
   const encodeBase64 = metadata.boolean("encodeBase64", false);
-  if (endpoint !== undefined && !URL.canParse(endpoint)) throw metadata.error("endpoint", `must be a URL such as "http://localhost:9000" or a host such as "s3.eu-west-1.amazonaws.com"`);
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw metadata.error(accessKeyId === undefined ? "accessKey" : "secretKey", "accessKey and secretKey must be given together (or neither, for the AWS default credential chain)");
-  }
-  if (sessionToken !== undefined && accessKeyId === undefined) throw metadata.error("sessionToken", "needs accessKey and secretKey");
   if (metadata.boolean("insecureSSL", false)) {
     throw metadata.error("insecureSSL", "is not supported: skipping certificate checks is unsafe; add the endpoint's CA with NODE_EXTRA_CA_CERTS instead");
   }
-
-  let connection: Promise<Connection> | undefined;
-  const connect = (): Promise<Connection> =>
-    (connection ??= import("@aws-sdk/client-s3").then(
-      (sdk) => ({
-        sdk,
-        client: new sdk.S3Client({
-          region,
-          endpoint,
-          forcePathStyle,
-          credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
-        }),
-      }),
-      (error: unknown) => {
-        connection = undefined;
-        throw error;
-      },
-    ));
 
   const label = `binding "${name}" (${type})`;
   const malformed = (message: string) => new InvalidRequestError(`${label}: ${message}`, { component: name });
@@ -90,35 +64,39 @@ export function create({ name, metadata }: ComponentOptions): OutputBindingCompo
     return key;
   };
 
+  const call = awsCaller<Connection>({
+    label,
+    component: name,
+    config,
+    code: ErrorCodes.bindingInvoke,
+    packageName: "@aws-sdk/client-s3",
+    connect: async () => {
+      const sdk = await import("@aws-sdk/client-s3");
+      return { sdk, client: new sdk.S3Client({ ...config, forcePathStyle }) };
+    },
+    destroy: ({ client }) => client.destroy(),
+  });
+
   /**
-   * Sends one command. A missing bucket becomes a config error naming it; any other failure an
-   * ERR_INVOKE_OUTPUT_BINDING whose cause keeps only S3's error name, message and status: S3's
-   * error bodies echo the access key id (InvalidAccessKeyId, SignatureDoesNotMatch).
+   * Sends one command in the bucket. A missing bucket becomes a config error naming it; any other
+   * failure an ERR_INVOKE_OUTPUT_BINDING whose cause keeps only S3's error name, message and
+   * status (see safeAwsError): S3's error bodies echo the access key id (InvalidAccessKeyId,
+   * SignatureDoesNotMatch).
    */
-  async function send<T>(what: string, run: (c: Connection) => Promise<T>, onError?: (error: S3ServiceException) => T | undefined): Promise<T> {
-    let c: Connection;
-    try {
-      c = await connect();
-    } catch (error) {
-      throw new MechaError(ErrorCodes.bindingInvoke, `${label}: could not load @aws-sdk/client-s3; install it with "npm install @aws-sdk/client-s3"`, { component: name, cause: error });
-    }
-    try {
-      return await run(c);
-    } catch (error) {
-      const failure = error as S3ServiceException;
-      const handled = onError?.(failure);
-      if (handled !== undefined) return handled;
-      const cause = scrubbed(failure);
-      if (failure.name === "NoSuchBucket") {
+  const send = <T>(what: string, run: (c: Connection) => Promise<T>): Promise<T> =>
+    call(`${what} in bucket "${bucket}"`, async (c) => {
+      try {
+        return await run(c);
+      } catch (error) {
+        if ((error as Error).name !== "NoSuchBucket") throw error;
+        const { region, endpoint } = config;
         throw new ComponentConfigError(`S3 bucket "${bucket}" does not exist${region ? ` in ${region}` : ""}${endpoint ? ` at ${endpoint}` : ""}: create it, or fix the bucket name`, {
           component: name,
           field: "bucket",
-          cause,
+          cause: safeAwsError(error, config),
         });
       }
-      throw new MechaError(ErrorCodes.bindingInvoke, `${label}: ${what} in bucket "${bucket}" failed: ${cause.message}`, { component: name, cause });
-    }
-  }
+    });
 
   const handlers: OperationHandlers = {
     async create(request) {
@@ -131,17 +109,15 @@ export function create({ name, metadata }: ComponentOptions): OutputBindingCompo
     },
     async get(request) {
       const key = keyOf(request);
-      const bytes = await send(
-        `get "${key}"`,
-        async ({ sdk, client }) => {
+      const bytes = await send(`get "${key}"`, async ({ sdk, client }) => {
+        try {
           const output = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }));
           return plain((await output.Body?.transformToByteArray()) ?? new Uint8Array());
-        },
-        (error) => {
-          if (error.name === "NoSuchKey") throw new MechaError(ErrorCodes.bindingInvoke, `${label}: object "${key}" not found`, { component: name, cause: scrubbed(error) });
-          return undefined;
-        },
-      );
+        } catch (error) {
+          if ((error as Error).name !== "NoSuchKey") throw error;
+          throw new MechaError(ErrorCodes.bindingInvoke, `${label}: object "${key}" not found`, { component: name, cause: safeAwsError(error, config) });
+        }
+      });
       return { data: encodeBase64 ? toBase64(bytes) : bytes, metadata: { key } };
     },
     async list(request) {
@@ -177,26 +153,8 @@ export function create({ name, metadata }: ComponentOptions): OutputBindingCompo
     type,
     name,
     handlers,
-    async close() {
-      const opened = connection;
-      connection = undefined;
-      if (opened) (await opened.catch(() => undefined))?.client.destroy();
-    },
+    close: call.close,
   });
-}
-
-/** Dapr's examples give the endpoint as a bare host; the AWS SDK wants a URL. */
-function endpointOf(raw: string | undefined, disableSsl: boolean): string | undefined {
-  if (raw === undefined || /^https?:\/\//i.test(raw)) return raw;
-  return `${disableSsl ? "http" : "https"}://${raw}`;
-}
-
-/** An S3 error with only what is safe to log: its name, S3's message and the HTTP status. */
-function scrubbed(error: S3ServiceException): Error {
-  const status = error.$metadata?.httpStatusCode;
-  const safe = new Error(`${error.name}${status ? ` (HTTP ${status})` : ""}: ${error.message}`);
-  safe.name = error.name;
-  return safe;
 }
 
 /** A plain Uint8Array view (the SDK may hand back a Buffer), without copying. */

@@ -29,6 +29,7 @@ import {
 } from "../../blocks/pubsub.ts";
 import { ComponentConfigError, ErrorCodes, MechaError } from "../../errors.ts";
 import type { Logger } from "../../core/logger.ts";
+import { readAwsClientConfig, safeAwsError, type AwsClientConfig } from "../aws-client-config.ts";
 import type { ComponentOptions } from "../types.ts";
 
 const type = "pubsub.aws.snssqs";
@@ -40,9 +41,8 @@ const maxVisibilitySeconds = 43_200;
 const receiveErrorPauseMs = 1_000;
 
 interface Settings {
-  region: string | undefined;
-  endpoint: string | undefined;
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+  /** For both the SNS and the SQS client. */
+  aws: AwsClientConfig;
   visibilityTimeoutSeconds: number;
   waitTimeSeconds: number;
   maxNumber: number;
@@ -116,10 +116,7 @@ export function create(options: ComponentOptions): PubSubComponent {
   const connect = (): Promise<Clients> => {
     if (closed) return Promise.reject(new Error(`${type} component "${component}" is closed`));
     clients ??= Promise.all([import("@aws-sdk/client-sns"), import("@aws-sdk/client-sqs")]).then(
-      ([snsSdk, sqsSdk]) => {
-        const config = { region: settings.region, endpoint: settings.endpoint, credentials: settings.credentials };
-        return { snsSdk, sqsSdk, sns: new snsSdk.SNSClient(config), sqs: new sqsSdk.SQSClient(config) };
-      },
+      ([snsSdk, sqsSdk]) => ({ snsSdk, sqsSdk, sns: new snsSdk.SNSClient(settings.aws), sqs: new sqsSdk.SQSClient(settings.aws) }),
       (error: unknown) => {
         clients = undefined;
         throw error;
@@ -185,13 +182,19 @@ export function create(options: ComponentOptions): PubSubComponent {
     features: ["durable", "delayedRetry"] as const,
 
     async publish(request: PublishRequest) {
+      const failed = (reason: string, cause: unknown) =>
+        new MechaError(ErrorCodes.publish, `${type}: could not publish to topic "${request.topic}": ${reason}`, { component, cause });
+      // The AWS SDK not loading (or a closed component) is no AWS error: its message stays as it is.
+      const { sns, snsSdk } = await connect().catch((error: unknown) => {
+        throw failed((error as Error).message, error);
+      });
       try {
-        const { sns, snsSdk } = await connect();
         const { message, attributes } = encode(request);
         await sns.send(new snsSdk.PublishCommand({ TopicArn: await topicArn(request.topic), Message: message, MessageAttributes: attributes }));
       } catch (error) {
         if (error instanceof MechaError) throw error;
-        throw new MechaError(ErrorCodes.publish, `${type}: could not publish to topic "${request.topic}": ${(error as Error).message}`, { component, cause: error });
+        const cause = safeAwsError(error, settings.aws);
+        throw failed(cause.message, cause);
       }
     },
 
@@ -274,7 +277,7 @@ class Consumer {
         messages = answer.Messages ?? [];
       } catch (error) {
         if (signal.aborted) break;
-        this.#log?.warn("receiving from SQS failed; polling again shortly", { error });
+        this.#log?.warn("receiving from SQS failed; polling again shortly", { error: safeAwsError(error, this.#settings.aws) });
         await pause(receiveErrorPauseMs, signal);
         continue;
       }
@@ -391,21 +394,8 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function readSettings({ metadata }: ComponentOptions): Settings {
-  const endpoint = metadata.string("endpoint");
-  if (endpoint !== undefined && !(/^https?:\/\//.test(endpoint) && URL.canParse(endpoint))) {
-    throw metadata.error("endpoint", `must be a URL such as "http://localhost:4566"; got "${endpoint}"`);
-  }
-  const accessKeyId = metadata.string("accessKey");
-  const secretAccessKey = metadata.string("secretKey");
-  const sessionToken = metadata.string("sessionToken");
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw metadata.error(accessKeyId === undefined ? "accessKey" : "secretKey", "accessKey and secretKey must be given together (or neither, for the AWS default credential chain)");
-  }
-  if (sessionToken !== undefined && accessKeyId === undefined) throw metadata.error("sessionToken", "needs accessKey and secretKey");
   return {
-    region: metadata.string("region") ?? (endpoint ? "us-east-1" : undefined),
-    endpoint,
-    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
+    aws: readAwsClientConfig(metadata),
     visibilityTimeoutSeconds: metadata.integer("messageVisibilityTimeout", 10, { min: 1, max: maxVisibilitySeconds }),
     waitTimeSeconds: metadata.integer("messageWaitTimeSeconds", 1, { min: 0, max: 20 }),
     maxNumber: metadata.integer("messageMaxNumber", 10, { min: 1, max: 10 }),

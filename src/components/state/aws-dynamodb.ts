@@ -20,6 +20,7 @@ import {
   type StoreTransactionOperation,
 } from "../../blocks/state.ts";
 import { ComponentConfigError, EtagMismatchError, InvalidRequestError } from "../../errors.ts";
+import { readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
 import type { ComponentOptions } from "../types.ts";
 
 const type = "state.aws.dynamodb";
@@ -58,20 +59,11 @@ export function create(options: ComponentOptions): StateStoreComponent {
   const table = metadata.requiredString("table");
   const partitionKey = metadata.string("partitionKey", "key");
   const ttlAttribute = metadata.string("ttlAttributeName");
-  const endpoint = metadata.string("endpoint");
-  const region = metadata.string("region") ?? (endpoint ? "us-east-1" : undefined);
-  const accessKeyId = metadata.string("accessKey");
-  const secretAccessKey = metadata.string("secretKey");
-  const sessionToken = metadata.string("sessionToken");
   for (const [field, name] of [["partitionKey", partitionKey], ["ttlAttributeName", ttlAttribute]] as const) {
     if (name === valueAttribute || name === etagAttribute) throw metadata.error(field, `must not be "${name}": the store keeps its own "${name}" attribute`);
   }
   if (ttlAttribute === partitionKey) throw metadata.error("ttlAttributeName", "must differ from partitionKey");
-  if (endpoint !== undefined && !(/^https?:\/\//.test(endpoint) && URL.canParse(endpoint))) throw metadata.error("endpoint", `must be a URL such as "http://localhost:8000"; got "${endpoint}"`);
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw metadata.error(accessKeyId === undefined ? "accessKey" : "secretKey", "accessKey and secretKey must be given together (or neither, for the AWS default credential chain)");
-  }
-  if (sessionToken !== undefined && accessKeyId === undefined) throw metadata.error("sessionToken", "needs accessKey and secretKey");
+  const config = readAwsClientConfig(metadata);
   const features: readonly StateFeature[] = ttlAttribute ? ["etag", "transactional", "ttl"] : ["etag", "transactional"];
 
   let connection: Promise<Connection> | undefined;
@@ -79,11 +71,7 @@ export function create(options: ComponentOptions): StateStoreComponent {
     (connection ??= import("@aws-sdk/client-dynamodb").then(
       (sdk) => ({
         sdk,
-        client: new sdk.DynamoDBClient({
-          region,
-          endpoint,
-          credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
-        }),
+        client: new sdk.DynamoDBClient(config),
       }),
       (error: unknown) => {
         connection = undefined;
@@ -91,27 +79,36 @@ export function create(options: ComponentOptions): StateStoreComponent {
       },
     ));
 
-  /** Sends one command; a missing table or a key schema that is not ours becomes a config error. */
-  async function send<T>(run: (c: Connection) => Promise<T>): Promise<T> {
+  /**
+   * Sends one command. `expected` may turn a failure into the store's own error (a failed
+   * condition into an etag mismatch); a missing table or a key schema that is not ours becomes a
+   * config error. Any other failure leaves as its AWS error name, code and message without the
+   * raw response or any configured credential: a signature error can quote the signed request.
+   */
+  async function send<T>(run: (c: Connection) => Promise<T>, expected?: (error: unknown) => void): Promise<T> {
+    const c = await connect();
     try {
-      return await run(await connect());
+      return await run(c);
     } catch (error) {
-      const { name, message } = error as Error;
-      if (name === "ResourceNotFoundException") {
-        throw new ComponentConfigError(`DynamoDB table "${table}" does not exist${region ? ` in ${region}` : ""}: create it with a partition key "${partitionKey}" of type S, or fix the table name`, {
+      expected?.(error);
+      const safe = safeAwsError(error, config);
+      if (safe.name === "ResourceNotFoundException") {
+        throw new ComponentConfigError(`DynamoDB table "${table}" does not exist${config.region ? ` in ${config.region}` : ""}: create it with a partition key "${partitionKey}" of type S, or fix the table name`, {
           component,
           field: "table",
-          cause: error,
+          cause: safe,
         });
       }
-      if (name === "ValidationException" && /key element does not match the schema|Missing the key/i.test(String(message))) {
+      if (safe.name === "ValidationException" && /key element does not match the schema|Missing the key/i.test(safe.message)) {
         throw new ComponentConfigError(`the partition key of DynamoDB table "${table}" is not "${partitionKey}" (type S): set partitionKey to the table's partition key`, {
           component,
           field: "partitionKey",
-          cause: error,
+          cause: safe,
         });
       }
-      throw error;
+      // The state block names a failure by its code (ECONNREFUSED), else by its name.
+      const { code } = error as { code?: unknown };
+      throw typeof code === "string" ? Object.assign(safe, { code }) : safe;
     }
   }
 
@@ -167,10 +164,9 @@ export function create(options: ComponentOptions): StateStoreComponent {
     return { value, etag: item[etagAttribute]?.S ?? "" };
   }
 
-  /** A failed condition is an etag mismatch; anything else is the caller's to translate. */
+  /** A failed condition is an etag mismatch. */
   const mismatchOn = (key: string) => (error: unknown) => {
     if ((error as Error).name === "ConditionalCheckFailedException") throw new EtagMismatchError(key, component);
-    throw error;
   };
 
   return {
@@ -202,13 +198,13 @@ export function create(options: ComponentOptions): StateStoreComponent {
     async set(request) {
       const etag = crypto.randomUUID();
       const input = { TableName: table, Item: toItem(request, etag), ...condition(request) };
-      await send(({ sdk, client }) => client.send(new sdk.PutItemCommand(input))).catch(mismatchOn(request.key));
+      await send(({ sdk, client }) => client.send(new sdk.PutItemCommand(input)), mismatchOn(request.key));
       return { etag };
     },
 
     async delete(request) {
       const input = { TableName: table, Key: keyOf(request.key), ...condition({ etag: request.etag, concurrency: "last-write" }) };
-      await send(({ sdk, client }) => client.send(new sdk.DeleteItemCommand(input))).catch(mismatchOn(request.key));
+      await send(({ sdk, client }) => client.send(new sdk.DeleteItemCommand(input)), mismatchOn(request.key));
     },
 
     async transaction(operations) {
@@ -226,12 +222,14 @@ export function create(options: ComponentOptions): StateStoreComponent {
           ? { Put: { TableName: table, Item: toItem(last, etag!), ...guard } }
           : { Delete: { TableName: table, Key: keyOf(last.key), ...guard } };
       });
-      await send(({ sdk, client }) => client.send(new sdk.TransactWriteItemsCommand({ TransactItems }))).catch((error: unknown) => {
-        const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
-        const failed = reasons.findIndex((reason) => reason.Code === "ConditionalCheckFailed");
-        if (failed >= 0) throw new EtagMismatchError(planned[failed]!.first.key, component);
-        throw error;
-      });
+      await send(
+        ({ sdk, client }) => client.send(new sdk.TransactWriteItemsCommand({ TransactItems })),
+        (error) => {
+          const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+          const failed = reasons.findIndex((reason) => reason.Code === "ConditionalCheckFailed");
+          if (failed >= 0) throw new EtagMismatchError(planned[failed]!.first.key, component);
+        },
+      );
     },
 
     async close() {
