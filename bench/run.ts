@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { benchHttpState, formatHttpState } from "./http-state/index.ts";
+import { benchLambda, formatLambda } from "./lambda/index.ts";
 import { benchWorkersBundle, formatWorkersBundle } from "./workers-bundle/index.ts";
 
 const { values } = parseArgs({
@@ -24,3 +25,6 @@ console.log(formatHttpState(await benchHttpState({ rounds, durationS, connection
 
 console.log("\nWorkers bundle: the example app built by mecha build --target workers --minify");
 console.log(formatWorkersBundle(await benchWorkersBundle(values.quick ? 3 : 7)));
+
+console.log("\nLambda: the example app built by mecha build --target lambda --minify, and a bench app, beside a plain handler");
+console.log(formatLambda(await benchLambda(values.quick ? { coldRuns: 3, batchRounds: 1, batchBudgetMs: 300 } : { coldRuns: 11, batchRounds: 3, batchBudgetMs: 1000 })));
