@@ -14,6 +14,12 @@ export interface ComponentFile {
    * and what to use on Workers instead. Bundled platform builds reject such a component.
    */
   nodeOnly?: { reason: string; instead: string };
+  /**
+   * Set when the component runs on Node and Lambda but not in a Worker (a client that needs TCP
+   * sockets from Node's `net`, such as a Redis or PostgreSQL driver): why, and what to use on
+   * Workers instead. The Workers build rejects such a component.
+   */
+  notOnWorkers?: { reason: string; instead: string };
 }
 
 /** Every type of the component catalog, by `spec.type`. */

@@ -247,7 +247,7 @@ describe("mecha build --target workers, refusing what cannot work", () => {
     const dir = createApp({ "kv.yaml": component("kv", "state.sqlite", { connectionString: "x.db" }), "bus.yaml": component("bus", "pubsub.cloudflare.queues") });
     const run = await mecha(dir, "build", "--target", "workers");
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/kv\.yaml, component "kv", field "spec\.type": state\.sqlite runs only on Node.*state\.cloudflare\.durableobjects/);
+    expect(run.stderr).toMatch(/kv\.yaml, component "kv", field "spec\.type": state\.sqlite cannot run in a Worker.*state\.cloudflare\.durableobjects/);
   });
 
   it("rejects a schedule that Cron Triggers cannot run", async () => {

@@ -124,9 +124,10 @@ export function deriveWorkersResources(loaded: LoadedApp, env: Readonly<Record<s
 }
 
 function assertRunsOnWorkers(spec: ComponentSpec): void {
-  const nodeOnly = componentFiles[spec.type]?.nodeOnly;
+  const file = componentFiles[spec.type];
+  const nodeOnly = file?.nodeOnly ?? file?.notOnWorkers;
   if (nodeOnly) {
-    throw new ComponentConfigError(`${spec.type} runs only on Node: ${nodeOnly.reason}. On Workers use ${nodeOnly.instead}`, {
+    throw new ComponentConfigError(`${spec.type} cannot run in a Worker: ${nodeOnly.reason}. On Workers use ${nodeOnly.instead}`, {
       file: spec.file,
       component: spec.name,
       field: "spec.type",
