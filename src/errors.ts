@@ -22,6 +22,10 @@ export const ErrorCodes = {
   secretNotFound: "ERR_SECRET_NOT_FOUND",
   /** A secret store could not be read (Dapr's code for a failed get or bulk get). */
   secretGet: "ERR_SECRET_GET",
+  /** A lock store failed to take a lock (Dapr's code); a lock held by another owner is not a failure. */
+  tryLock: "ERR_TRY_LOCK",
+  /** A lock store failed to release a lock (Dapr's code). */
+  unlock: "ERR_UNLOCK",
   publish: "ERR_PUBSUB_PUBLISH_MESSAGE",
   functionDefinition: "ERR_FUNCTION_DEFINITION",
   lambdaUnknownEvent: "ERR_LAMBDA_UNKNOWN_EVENT",

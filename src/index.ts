@@ -39,6 +39,7 @@ export type {
   Concurrency,
 } from "./blocks/state.ts";
 export type { BindingClient, BindingResponse, InputBindingEvent } from "./blocks/bindings.ts";
+export type { LockClient, TryLockRequest, TryLockResponse, UnlockRequest, UnlockResponse, UnlockStatus } from "./blocks/lock.ts";
 export {
   MechaError,
   ErrorCodes,

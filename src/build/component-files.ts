@@ -31,8 +31,16 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   },
   "state.cloudflare.durableobjects": { file: "src/components/state/cloudflare-durableobjects.ts" },
   "state.aws.dynamodb": { file: "src/components/state/aws-dynamodb.ts" },
+  "state.redis": {
+    file: "src/components/state/redis.ts",
+    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "state.cloudflare.durableobjects" },
+  },
   "bindings.aws.s3": { file: "src/components/bindings/aws-s3.ts" },
   "pubsub.aws.snssqs": { file: "src/components/pubsub/aws-snssqs.ts" },
+  "pubsub.jetstream": {
+    file: "src/components/pubsub/jetstream.ts",
+    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
+  },
   "state.cloudflare.workerskv": { file: "src/components/state/cloudflare-workerskv.ts" },
   "pubsub.in-memory": { file: "src/components/pubsub/in-memory.ts" },
   "pubsub.sqlite": {
@@ -53,6 +61,10 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   "secretstores.local.env": { file: "src/components/secretstores/local-env.ts" },
   "secretstores.aws.secretmanager": { file: "src/components/secretstores/aws-secretmanager.ts" },
   "secretstores.aws.parameterstore": { file: "src/components/secretstores/aws-parameterstore.ts" },
+  "lock.redis": {
+    file: "src/components/lock/redis.ts",
+    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "a Durable Object that holds the lock (no lock component runs on Workers yet)" },
+  },
   "secretstores.local.file": {
     file: "src/components/secretstores/local-file.ts",
     nodeOnly: { reason: "it reads a file on the local disk", instead: "secretstores.local.env, which reads the Worker's secrets and vars" },

@@ -6,6 +6,7 @@
 import type { ComponentMetadata } from "../config/metadata.ts";
 import type { Logger } from "../core/logger.ts";
 import type { OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
+import type { LockStoreComponent } from "../blocks/lock.ts";
 import type { PubSubComponent } from "../blocks/pubsub.ts";
 import type { SecretStoreComponent } from "../blocks/secrets.ts";
 import type { StateStoreComponent } from "../blocks/state.ts";
@@ -29,7 +30,7 @@ export interface ComponentOptions {
   bindings?: Readonly<Record<string, unknown>>;
 }
 
-export type Block = "state" | "pubsub" | "bindings" | "secretstores";
+export type Block = "state" | "pubsub" | "bindings" | "secretstores" | "lock";
 
 export interface BlockComponents {
   state: StateStoreComponent;
@@ -37,6 +38,7 @@ export interface BlockComponents {
   /** A binding may be output, input, or both. */
   bindings: Partial<OutputBindingComponent & InputBindingComponent> & { type: string; close(): Promise<void> };
   secretstores: SecretStoreComponent;
+  lock: LockStoreComponent;
 }
 
 export interface ComponentModule<B extends Block = Block> {

@@ -3,6 +3,7 @@
  * module global — because Lambda and Workers run many invocations in one process.
  */
 import type { BindingClient } from "../blocks/bindings.ts";
+import type { LockClient } from "../blocks/lock.ts";
 import type { StateClient } from "../blocks/state.ts";
 import type { Logger } from "./logger.ts";
 import type { TraceContext } from "./trace.ts";
@@ -26,6 +27,8 @@ export interface Context {
   binding(name: string): BindingClient;
   /** A secret's values from a secret store. Throws when the secret does not exist. */
   secret(store: string, key: string): Promise<Record<string, string>>;
+  /** A lock store by component name (Dapr's distributed lock API: tryLock / unlock with an owner). */
+  lock(store: string): LockClient;
   readonly log: Logger;
   readonly trace: TraceContext;
   /** Keep the invocation alive until this settles (Workers' `waitUntil`; awaited elsewhere). */

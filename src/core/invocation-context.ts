@@ -4,6 +4,7 @@
  * only if the invocation asks for them.
  */
 import type { BindingClient } from "../blocks/bindings.ts";
+import type { LockClient } from "../blocks/lock.ts";
 import type { StateClient } from "../blocks/state.ts";
 import { ErrorCodes, InvalidRequestError } from "../errors.ts";
 import type { HttpContext, PublishOptions } from "./context.ts";
@@ -77,6 +78,15 @@ export class InvocationContext implements HttpContext {
 
   secret(store: string, key: string): Promise<Record<string, string>> {
     return this.#runtime.secret(store, key);
+  }
+
+  /** A lock store by component name (Dapr's lock API); its component is created on first use. */
+  lock(store: string): LockClient {
+    const runtime = this.#runtime;
+    return {
+      tryLock: async (request) => (await runtime.lock(store)).tryLock(request),
+      unlock: async (request) => (await runtime.lock(store)).unlock(request),
+    };
   }
 
   waitUntil(promise: Promise<unknown>): void {

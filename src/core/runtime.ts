@@ -4,6 +4,7 @@
  * passes in the catalog of component loaders.
  */
 import type { OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
+import { createLockClient, type LockClient } from "../blocks/lock.ts";
 import type { PubSubComponent } from "../blocks/pubsub.ts";
 import type { SecretStoreComponent } from "../blocks/secrets.ts";
 import { createStateClient, type StateClient } from "../blocks/state.ts";
@@ -45,6 +46,7 @@ export class Runtime {
   readonly #stateClients = new Map<string, Promise<StateClient>>();
   /** One lazy client per store name, shared by every invocation: it holds no invocation state. */
   readonly #lazyStateClients = new Map<string, StateClient>();
+  readonly #lockClients = new Map<string, Promise<LockClient>>();
 
   constructor(options: RuntimeOptions) {
     this.appId = options.appId;
@@ -134,6 +136,19 @@ export class Runtime {
     return this.#instance(name, "secretstores");
   }
 
+  /** The client of a lock store, with its `keyPrefix`; the component is created on first use. */
+  lock(name: string): Promise<LockClient> {
+    let client = this.#lockClients.get(name);
+    if (!client) {
+      client = this.#instance(name, "lock").then((store) =>
+        createLockClient({ name, appId: this.appId, store, keyPrefix: resolvedValue(this.#specs.get(name)!, "keyPrefix", this.#env) }),
+      );
+      client.catch(() => this.#lockClients.delete(name));
+      this.#lockClients.set(name, client);
+    }
+    return client;
+  }
+
   /** Reads a secret; a missing one is an error that names the store and the key. */
   async secret(store: string, key: string): Promise<Record<string, string>> {
     const values = await (await this.secretStore(store)).get(key);
@@ -182,6 +197,7 @@ export class Runtime {
     this.#instances.clear();
     this.#stateClients.clear();
     this.#lazyStateClients.clear();
+    this.#lockClients.clear();
     await Promise.allSettled(instances.map(async (p) => (await p).close()));
   }
 
@@ -271,6 +287,7 @@ const blockNoun: Record<Block, string> = {
   pubsub: "pub/sub",
   bindings: "binding",
   secretstores: "secret store",
+  lock: "lock store",
 };
 
 function resolvedValue(
