@@ -23,6 +23,7 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "pubsub.cloudflare.queues": entry("pubsub", () => import("./pubsub/cloudflare-queues.ts")),
   "pubsub.aws.snssqs": entry("pubsub", () => import("./pubsub/aws-snssqs.ts")),
   "pubsub.jetstream": entry("pubsub", () => import("./pubsub/jetstream.ts")),
+  "pubsub.redis": entry("pubsub", () => import("./pubsub/redis.ts")),
   "bindings.http": entry("bindings", () => import("./bindings/http.ts")),
   "bindings.cron": entry("bindings", () => import("./bindings/cron.ts")),
   "bindings.localstorage": entry("bindings", () => import("./bindings/localstorage.ts")),
