@@ -45,6 +45,10 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
     file: "src/components/pubsub/redis.ts",
     notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
   },
+  "pubsub.mqtt3": {
+    file: "src/components/pubsub/mqtt3.ts",
+    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
+  },
   "state.cloudflare.workerskv": { file: "src/components/state/cloudflare-workerskv.ts" },
   "pubsub.in-memory": { file: "src/components/pubsub/in-memory.ts" },
   "pubsub.sqlite": {

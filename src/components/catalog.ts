@@ -24,6 +24,7 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "pubsub.aws.snssqs": entry("pubsub", () => import("./pubsub/aws-snssqs.ts")),
   "pubsub.jetstream": entry("pubsub", () => import("./pubsub/jetstream.ts")),
   "pubsub.redis": entry("pubsub", () => import("./pubsub/redis.ts")),
+  "pubsub.mqtt3": entry("pubsub", () => import("./pubsub/mqtt3.ts")),
   "bindings.http": entry("bindings", () => import("./bindings/http.ts")),
   "bindings.cron": entry("bindings", () => import("./bindings/cron.ts")),
   "bindings.localstorage": entry("bindings", () => import("./bindings/localstorage.ts")),
