@@ -37,6 +37,10 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   },
   "bindings.aws.s3": { file: "src/components/bindings/aws-s3.ts" },
   "pubsub.aws.snssqs": { file: "src/components/pubsub/aws-snssqs.ts" },
+  "pubsub.rabbitmq": {
+    file: "src/components/pubsub/rabbitmq.ts",
+    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
+  },
   "pubsub.jetstream": {
     file: "src/components/pubsub/jetstream.ts",
     notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },

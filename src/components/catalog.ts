@@ -22,6 +22,7 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "pubsub.sqlite": entry("pubsub", () => import("./pubsub/sqlite.ts")),
   "pubsub.cloudflare.queues": entry("pubsub", () => import("./pubsub/cloudflare-queues.ts")),
   "pubsub.aws.snssqs": entry("pubsub", () => import("./pubsub/aws-snssqs.ts")),
+  "pubsub.rabbitmq": entry("pubsub", () => import("./pubsub/rabbitmq.ts")),
   "pubsub.jetstream": entry("pubsub", () => import("./pubsub/jetstream.ts")),
   "pubsub.redis": entry("pubsub", () => import("./pubsub/redis.ts")),
   "pubsub.mqtt3": entry("pubsub", () => import("./pubsub/mqtt3.ts")),
