@@ -31,15 +31,59 @@ interface Broker {
   service: ServiceName;
   /** The component's metadata for one run, tuned so a killed host's messages come back quickly. */
   metadata: (run: string) => Record<string, string>;
+  /** Deletes what the run made on the broker (streams, queues, exchanges). */
+  cleanup: (run: Run) => Promise<void>;
+}
+
+/** One run's names: the hosts' app id (so its subscriptions are new) and the topics. */
+interface Run {
+  id: string;
+  appId: string;
+  topics: string[];
+  /** The hosts' subscriptions' durable names. */
+  subscriptions: string[];
 }
 
 const brokers: Broker[] = [
-  // A killed consumer's pending entries are claimed after 2 s of idleness.
-  { type: "pubsub.redis", service: "redis", metadata: () => ({ redisHost: "127.0.0.1:6379", processingTimeout: "2s", redeliverInterval: "500ms" }) },
-  // A message a killed host held comes back when its ack wait of 2 s runs out.
-  { type: "pubsub.jetstream", service: "nats", metadata: (run) => ({ natsURL: "nats://127.0.0.1:4222", streamName: run, ackWait: "2s" }) },
-  // RabbitMQ requeues a dead connection's unacked messages itself.
-  { type: "pubsub.rabbitmq", service: "rabbitmq", metadata: () => ({ connectionString: "amqp://guest:guest@127.0.0.1:5672", prefetchCount: "32" }) },
+  {
+    // A killed consumer's pending entries are claimed after 2 s of idleness.
+    type: "pubsub.redis",
+    service: "redis",
+    metadata: () => ({ redisHost: "127.0.0.1:6379", processingTimeout: "2s", redeliverInterval: "500ms" }),
+    async cleanup({ topics }) {
+      const { Redis } = await import("ioredis");
+      const redis = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true });
+      await redis.del(...topics);
+      redis.disconnect();
+    },
+  },
+  {
+    // A message a killed host held comes back when its ack wait of 2 s runs out.
+    type: "pubsub.jetstream",
+    service: "nats",
+    metadata: (run) => ({ natsURL: "nats://127.0.0.1:4222", streamName: run, ackWait: "2s" }),
+    async cleanup({ id }) {
+      const { connect } = await import("@nats-io/transport-node");
+      const { jetstreamManager } = await import("@nats-io/jetstream");
+      const nc = await connect({ servers: "127.0.0.1:4222" });
+      await (await jetstreamManager(nc)).streams.delete(id).catch(() => false);
+      await nc.close();
+    },
+  },
+  {
+    // RabbitMQ requeues a dead connection's unacked messages itself.
+    type: "pubsub.rabbitmq",
+    service: "rabbitmq",
+    metadata: () => ({ connectionString: "amqp://guest:guest@127.0.0.1:5672", prefetchCount: "32" }),
+    async cleanup({ topics, subscriptions }) {
+      const amqp = await import("amqplib");
+      const connection = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+      const channel = await connection.createChannel();
+      for (const queue of subscriptions) await channel.deleteQueue(queue);
+      for (const exchange of topics) await channel.deleteExchange(exchange);
+      await connection.close();
+    },
+  },
 ];
 
 const isPoison = (n: number) => n % poisonEvery === 0;
@@ -51,8 +95,8 @@ interface Host {
   stderr: () => string;
 }
 
-function startHost(dir: string, name: string, env: Record<string, string>): Promise<Host> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repo, "test/e2e/fixtures/run-host.ts"), dir, functionsDir], {
+function startHost(dir: string, appId: string, name: string, env: Record<string, string>): Promise<Host> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(repo, "test/e2e/fixtures/run-host.ts"), dir, functionsDir, appId], {
     cwd: repo,
     env: { ...process.env, ...env, MANY_HOSTS_NAME: name },
     stdio: ["ignore", "pipe", "pipe"],
@@ -88,24 +132,28 @@ for (const broker of brokers) {
     const hosts: Host[] = [];
     let dir: string | undefined;
     let runtime: Runtime | undefined;
+    let run: Run | undefined;
     afterAll(async () => {
       for (const host of hosts) host.child.kill("SIGKILL");
       await runtime?.close();
+      if (run) await broker.cleanup(run);
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
     it(
       `handles all ${total} messages at least once across ${hostCount} hosts while one is killed, and dead-letters exactly the poison ones`,
       async () => {
-        const run = freshName("many-hosts").replace(/[^A-Za-z0-9-]/g, "-");
-        const topic = `${run}-work`;
+        const id = freshName("many-hosts").replace(/[^A-Za-z0-9-]/g, "-");
+        const topic = `${id}-work`;
+        const appId = `${id}-app`;
+        run = { id, appId, topics: [topic, `${topic}-dead`], subscriptions: [`${appId}.work.work`, `${appId}.work.dead`] };
         dir = await mkdtemp(join(tmpdir(), "mecha-many-hosts-"));
         const out = join(dir, "out");
         await mkdir(out);
         await mkdir(join(dir, "components/local"), { recursive: true });
-        await writeFile(join(dir, "components/local/bus.yaml"), componentYaml("bus", broker.type, broker.metadata(run)));
+        await writeFile(join(dir, "components/local/bus.yaml"), componentYaml("bus", broker.type, broker.metadata(id)));
         const env = { MANY_HOSTS_TOPIC: topic, MANY_HOSTS_OUT: out };
-        for (let i = 0; i < hostCount; i++) hosts.push(await startHost(dir, `host${i}`, env));
+        for (let i = 0; i < hostCount; i++) hosts.push(await startHost(dir, appId, `host${i}`, env));
 
         const resources = await loadResources(join(dir, "components/local"));
         runtime = new Runtime({ appId: "many-hosts-publisher", components: resources.components, catalog: componentCatalog, baseDir: dir });
