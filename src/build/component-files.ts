@@ -31,6 +31,10 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   },
   "state.cloudflare.durableobjects": { file: "src/components/state/cloudflare-durableobjects.ts" },
   "state.aws.dynamodb": { file: "src/components/state/aws-dynamodb.ts" },
+  "state.postgresql": {
+    file: "src/components/state/postgresql.ts",
+    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "state.cloudflare.durableobjects" },
+  },
   "state.redis": {
     file: "src/components/state/redis.ts",
     notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "state.cloudflare.durableobjects" },

@@ -15,6 +15,7 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "state.in-memory": entry("state", () => import("./state/in-memory.ts")),
   "state.sqlite": entry("state", () => import("./state/sqlite.ts")),
   "state.aws.dynamodb": entry("state", () => import("./state/aws-dynamodb.ts")),
+  "state.postgresql": entry("state", () => import("./state/postgresql.ts")),
   "state.redis": entry("state", () => import("./state/redis.ts")),
   "state.cloudflare.durableobjects": entry("state", () => import("./state/cloudflare-durableobjects.ts")),
   "state.cloudflare.workerskv": entry("state", () => import("./state/cloudflare-workerskv.ts")),

@@ -25,15 +25,34 @@ interface Store {
   service?: ServiceName;
   /** Metadata for one run; `dir` is a fresh temporary folder. */
   metadata: (dir: string, run: string) => Record<string, string>;
+  /** Deletes what the run left on the server (the temporary folder goes anyway). */
+  cleanup?: (metadata: Record<string, string>, key: string) => Promise<void>;
 }
 
 const stores: Store[] = [
   { type: "state.sqlite", metadata: (dir) => ({ connectionString: join(dir, "state.db") }) },
-  { type: "state.redis", service: "redis", metadata: () => ({ redisHost: "127.0.0.1:6379" }) },
+  {
+    type: "state.redis",
+    service: "redis",
+    metadata: () => ({ redisHost: "127.0.0.1:6379" }),
+    async cleanup(_metadata, key) {
+      const { Redis } = await import("ioredis");
+      const redis = new Redis({ host: "127.0.0.1", port: 6379 });
+      await redis.del(...(await redis.keys(`*||${key}`)));
+      redis.disconnect();
+    },
+  },
   {
     type: "state.postgresql",
     service: "postgresql",
     metadata: (_dir, run) => ({ connectionString: "postgres://postgres@127.0.0.1:5432/test", tableName: run.replaceAll("-", "_") }),
+    async cleanup({ connectionString, tableName }) {
+      const { default: pg } = await import("pg");
+      const client = new pg.Client({ connectionString });
+      await client.connect();
+      await client.query(`DROP TABLE IF EXISTS "${tableName}"`);
+      await client.end();
+    },
   },
 ];
 
@@ -42,8 +61,10 @@ for (const store of stores) {
   describe.skipIf(!up || !(store.type in componentCatalog))(`no lost updates: ${store.type}`, () => {
     const opened: StateStoreComponent[] = [];
     let dir: string | undefined;
+    let made: { metadata: Record<string, string>; key: string } | undefined;
     afterAll(async () => {
       await Promise.all(opened.map((s) => s.close()));
+      if (made) await store.cleanup?.(made.metadata, made.key);
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
@@ -59,6 +80,7 @@ for (const store of stores) {
         return createStateClient({ name: "counters", appId, store: component });
       });
       const key = `counter-${run}`;
+      made = { metadata, key };
       await clients[0]!.set(key, 0);
       const writers = clients.flatMap((client) => Array.from({ length: writersPerConnection }, () => client));
       const conflicts = await incrementWithEtags(writers, key, cycles);
