@@ -1,10 +1,14 @@
 /**
  * `npm run bench`: every benchmark beside its baseline in the same run, with ratios.
  * Options: --quick (short runs, for a smoke check), --rounds N, --duration S, --connections N.
+ * --duration and --connections are the HTTP bench's; --rounds applies to the HTTP, pub/sub and
+ * state parts.
  */
 import { parseArgs } from "node:util";
+import { benchBrokers, formatBrokers } from "./brokers/index.ts";
 import { benchHttpState, formatHttpState } from "./http-state/index.ts";
 import { benchLambda, formatLambda } from "./lambda/index.ts";
+import { benchStateClients, formatStateClients } from "./state-clients/index.ts";
 import { benchWorkersBundle, formatWorkersBundle } from "./workers-bundle/index.ts";
 
 const { values } = parseArgs({
@@ -28,3 +32,9 @@ console.log(formatWorkersBundle(await benchWorkersBundle(values.quick ? 3 : 7)))
 
 console.log("\nLambda: the example app built by mecha build --target lambda --minify, and a bench app, beside a plain handler");
 console.log(formatLambda(await benchLambda(values.quick ? { coldRuns: 3, batchRounds: 1, batchBudgetMs: 300 } : { coldRuns: 11, batchRounds: 3, batchBudgetMs: 1000 })));
+
+console.log("\nPub/sub: messages/s delivered to a no-op and acked, through mecha beside a hand-written consumer loop on the same broker");
+console.log(formatBrokers(await benchBrokers({ rounds, messages: values.quick ? 2_000 : 20_000, concurrency: 16 })));
+
+console.log("\nState: get + set through mecha's state client beside the raw client of the same store");
+console.log(formatStateClients(await benchStateClients({ rounds, durationS: values.quick ? 1 : 3, concurrency: 16, keys: 100 })));
