@@ -194,6 +194,8 @@ export function connectRedis(metadata: ComponentMetadata, name: string, extra: C
   const redact = (text: string): string => secrets.reduce((safe, secret) => safe.split(secret).join("<redacted>"), text);
   const failure = (code: string, message: string): RedisFailure => Object.assign(new Error(redact(message)), { name: "RedisError", code });
   let client: Promise<Redis> | undefined;
+  /** The client once made: later calls skip the await. */
+  let ready: Redis | undefined;
   /** Clients being closed on purpose: their "close" is not a lost connection. */
   const closing = new WeakSet<Redis>();
   /** The last socket or handshake error, which says why a queued command gave up. */
@@ -244,17 +246,27 @@ export function connectRedis(metadata: ComponentMetadata, name: string, extra: C
 
   return {
     label,
-    async use(run) {
-      const redis = await connect();
-      try {
-        return await run(redis);
-      } catch (error) {
-        throw translate(error);
+    use(run) {
+      // Once connected, no extra await: a command costs one promise, not three.
+      if (ready) {
+        try {
+          return run(ready).catch((error: unknown) => Promise.reject(translate(error)));
+        } catch (error) {
+          return Promise.reject(translate(error));
+        }
       }
+      return connect().then(
+        (redis) => {
+          ready = redis;
+          return run(redis).catch((error: unknown) => Promise.reject(translate(error)));
+        },
+        (error: unknown) => Promise.reject(translate(error)),
+      );
     },
     async close() {
       const opened = client;
       client = undefined;
+      ready = undefined;
       const redis = await opened?.catch(() => undefined);
       if (!redis) return;
       closing.add(redis);

@@ -11,7 +11,6 @@ import type { BackoffOptions, DeliveryOutcome, SubscribeFunction, SubscriptionHa
 import { decodeDelivery, type TopicEvent } from "./cloudevent.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
-import { continueTrace } from "./trace.ts";
 
 export const Outcomes = { success: "success", retry: "retry", drop: "drop" } as const;
 
@@ -88,18 +87,18 @@ async function runHandler(runtime: Runtime, plan: DeliveryPlan, message: Inbound
     return Outcomes.drop;
   }
   const handler = plan.routes?.find((rule) => safeMatch(rule.match, event, log))?.handler ?? plan.handler;
-  const trace = continueTrace(event.traceparent, event.tracestate);
   // Work a handler hands to waitUntil is part of handling the message: it finishes before the
   // message is acked, so a crash in between means a redelivery, not lost work.
   const tasks: Promise<unknown>[] = [];
   const ctx = runtime.createContext({
-    trace,
-    log: log.child({ messageId: message.id, traceId: trace.traceId }),
+    traceparent: event.traceparent as string | undefined,
+    tracestate: event.tracestate as string | undefined,
+    log: (trace) => log.child({ messageId: message.id, traceId: trace.traceId }),
     waitUntil: (promise) => void tasks.push(promise),
   });
   try {
     const result = await handler(event, ctx);
-    const failed = (await Promise.allSettled(tasks)).find((t): t is PromiseRejectedResult => t.status === "rejected");
+    const failed = tasks.length === 0 ? undefined : (await Promise.allSettled(tasks)).find((t): t is PromiseRejectedResult => t.status === "rejected");
     if (failed) throw failed.reason;
     if (result === undefined || result === Outcomes.success) return Outcomes.success;
     if (result === Outcomes.retry || result === Outcomes.drop) return result;

@@ -18,7 +18,8 @@ export interface ContextOptions {
   /** The caller's `traceparent` / `tracestate`, continued only if the invocation needs a trace. */
   traceparent?: string | null;
   tracestate?: string | null;
-  log?: Logger;
+  /** The invocation's logger, or how to make it (from the trace) on first use. */
+  log?: Logger | ((trace: TraceContext) => Logger);
   /** The platform's waitUntil (Workers; the Node host's task tracker). */
   waitUntil?: (promise: Promise<unknown>) => void;
   /** Route parameters of an HTTP invocation. */
@@ -36,7 +37,7 @@ export class InvocationContext implements HttpContext {
     this.#runtime = runtime;
     this.#options = options;
     this.#trace = options.trace;
-    this.#log = options.log;
+    this.#log = typeof options.log === "function" ? undefined : options.log;
     this.params = options.params ?? noParams;
   }
 
@@ -49,7 +50,8 @@ export class InvocationContext implements HttpContext {
   }
 
   get log(): Logger {
-    return (this.#log ??= this.#runtime.logger.child({ traceId: this.trace.traceId }));
+    const make = this.#options.log;
+    return (this.#log ??= typeof make === "function" ? make(this.trace) : this.#runtime.logger.child({ traceId: this.trace.traceId }));
   }
 
   state(name: string): StateClient {

@@ -35,7 +35,7 @@ export interface PullLoopOptions {
 
 export class PullLoop {
   readonly #options: PullLoopOptions;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new Map<PulledMessage, Promise<void>>();
   readonly #loop: Promise<void>;
   #stopped = false;
   #batch: { stop(): void } | undefined;
@@ -54,7 +54,7 @@ export class PullLoop {
       this.#batch?.stop();
       this.#wakeUp();
       await this.#loop;
-      await Promise.all(this.#inFlight);
+      await Promise.all(this.#inFlight.values());
     })();
     return this.#closing;
   }
@@ -91,39 +91,20 @@ export class PullLoop {
   }
 
   #dispatch(raw: JsMsg): void {
-    const { request, flush } = this.#options;
-    let settled = false;
-    const settle = async (what: string, send: () => Promise<unknown>) => {
-      if (settled) throw new Error(`pubsub.jetstream: message ${raw.seq} was already settled; cannot ${what} it`);
-      await send();
-      settled = true;
-    };
-    const { contentType, metadata } = readHeaders(raw);
-    const message: InboundMessage = {
-      id: `${raw.info.stream}:${raw.seq}`,
-      topic: request.topic,
-      data: raw.data,
-      contentType,
-      metadata,
-      attempt: Math.max(1, raw.info.deliveryCount),
-      // ackAck waits for the server to confirm: a lost ack would mean a redelivery.
-      ack: () => settle("ack", () => raw.ackAck()),
-      retry: (delayMs) =>
-        settle("retry", async () => {
-          raw.nak(Math.max(0, Math.round(delayMs)));
-          await flush();
-        }),
-    };
-    const delivery: Promise<void> = Promise.resolve()
-      .then(() => request.deliver(message))
-      .catch(() => {
-        // `deliver` must not reject; if it does, the message is unsettled and comes back after ackWait.
-      })
-      .finally(() => {
-        this.#inFlight.delete(delivery);
-        this.#wakeUp();
-      });
-    this.#inFlight.add(delivery);
+    const message = new PulledMessage(raw, this.#options.request.topic, this.#options.flush);
+    const delivery = this.#deliver(message);
+    this.#inFlight.set(message, delivery);
+  }
+
+  async #deliver(message: PulledMessage): Promise<void> {
+    await undefined;
+    try {
+      await this.#options.request.deliver(message);
+    } catch {
+      // `deliver` must not reject; if it does, the message is unsettled and comes back after ackWait.
+    }
+    this.#inFlight.delete(message);
+    this.#wakeUp();
   }
 
   #wakeUp(): void {
@@ -154,4 +135,41 @@ function readHeaders(raw: JsMsg): { contentType: string | undefined; metadata: R
     else if (!key.startsWith("Nats-")) metadata[key] = value;
   }
   return { contentType, metadata };
+}
+
+/** One pulled message: a class, so a delivery costs one object and no closures. */
+class PulledMessage implements InboundMessage {
+  readonly id: string;
+  readonly data: Uint8Array;
+  readonly contentType: string | undefined;
+  readonly metadata: Record<string, string>;
+  readonly attempt: number;
+  #settled = false;
+  constructor(
+    private readonly raw: JsMsg,
+    readonly topic: string,
+    private readonly flush: () => Promise<void>,
+  ) {
+    const { contentType, metadata } = readHeaders(raw);
+    this.id = `${raw.info.stream}:${raw.seq}`;
+    this.data = raw.data;
+    this.contentType = contentType;
+    this.metadata = metadata;
+    this.attempt = Math.max(1, raw.info.deliveryCount);
+  }
+  async ack(): Promise<void> {
+    this.#check("ack");
+    // ackAck waits for the server to confirm: a lost ack would mean a redelivery.
+    await this.raw.ackAck();
+    this.#settled = true;
+  }
+  async retry(delayMs: number): Promise<void> {
+    this.#check("retry");
+    this.raw.nak(Math.max(0, Math.round(delayMs)));
+    await this.flush();
+    this.#settled = true;
+  }
+  #check(what: string): void {
+    if (this.#settled) throw new Error(`pubsub.jetstream: message ${this.raw.seq} was already settled; cannot ${what} it`);
+  }
 }

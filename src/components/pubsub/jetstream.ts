@@ -202,7 +202,7 @@ async function open(settings: Settings, log: ComponentOptions["logger"]): Promis
   const authenticator = settings.jwt
     ? client.jwtAuthenticator(settings.jwt.jwt, new TextEncoder().encode(settings.jwt.seed))
     : undefined;
-  const nc = await client.connect({ ...settings.connection, servers: settings.servers, ...(authenticator ? { authenticator } : {}) });
+  const nc = await client.connect({ ...settings.connection, noAsyncTraces: true, servers: settings.servers, ...(authenticator ? { authenticator } : {}) });
   try {
     const jsm = await jetstreamManager(nc, settings.jetstream);
     void (async () => {

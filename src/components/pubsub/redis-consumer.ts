@@ -57,7 +57,7 @@ interface Held {
 export class StreamConsumer {
   readonly #o: ConsumerOptions;
   readonly #stream: string;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new Map<string, Promise<void>>();
   readonly #held = new Map<string, Held>();
   /** Ids whose retry delay is over, waiting for room. */
   #due: string[] = [];
@@ -99,7 +99,7 @@ export class StreamConsumer {
       clearInterval(this.#reclaimTimer);
       this.#wake(true);
       await this.#loop;
-      await Promise.all(this.#inFlight);
+      await Promise.all(this.#inFlight.values());
       for (const held of this.#held.values()) clearTimeout(held.timer);
       this.#held.clear();
       this.#due = [];
@@ -221,38 +221,33 @@ export class StreamConsumer {
   }
 
   #dispatch(entry: StreamEntry): void {
-    const { commands, group, request } = this.#o;
     const held: Held = { attempt: entry.attempt, phase: "delivering" };
     this.#held.set(entry.id, held);
-    let settled = false;
-    const settle = async (what: string, act: () => Promise<void>) => {
-      if (settled) throw new Error(`pubsub.redis: message ${entry.id} was already settled; cannot ${what} it`);
-      await act();
-      settled = true;
-    };
-    const message: InboundMessage = {
-      id: entry.id,
-      topic: this.#stream,
-      data: entry.data,
-      contentType: entry.contentType,
-      metadata: entry.metadata,
-      attempt: entry.attempt,
-      ack: () => settle("ack", async () => void (await commands.use((client) => client.xack(this.#stream, group, entry.id)))),
-      retry: (delayMs) => settle("retry", () => this.#retryLater(entry.id, held, delayMs)),
-    };
-    const delivery: Promise<void> = Promise.resolve()
-      .then(() => request.deliver(message))
-      .catch(() => {
-        // `deliver` must not reject; if it does, the entry stays pending and is reclaimed later.
-      })
-      .finally(() => {
-        this.#inFlight.delete(delivery);
-        // Unsettled (or its settlement failed): no longer ours to track; it is reclaimed after
-        // processingTimeout like any entry a consumer left pending.
-        if (held.phase === "delivering" && this.#held.get(entry.id) === held) this.#held.delete(entry.id);
-        this.#wake(false);
-      });
-    this.#inFlight.add(delivery);
+    const message = new StreamMessage(this, this.#stream, entry, held);
+    const delivery = this.#deliver(message, held);
+    this.#inFlight.set(entry.id, delivery);
+  }
+
+  async #deliver(message: StreamMessage, held: Held): Promise<void> {
+    await undefined;
+    try {
+      await this.#o.request.deliver(message);
+    } catch {
+      // `deliver` must not reject; if it does, the entry stays pending and is reclaimed later.
+    }
+    this.#inFlight.delete(message.id);
+    if (held.phase === "delivering" && this.#held.get(message.id) === held) this.#held.delete(message.id);
+    this.#wake(false);
+  }
+
+  /** @internal XACK of one entry. */
+  async ackEntry(id: string): Promise<void> {
+    await this.#o.commands.use((client) => client.xack(this.#stream, this.#o.group, id));
+  }
+
+  /** @internal */
+  retryEntry(id: string, held: Held, delayMs: number): Promise<void> {
+    return this.#retryLater(id, held, delayMs);
   }
 
   /** Keeps the entry pending with this consumer and takes it back when the delay is over. */
@@ -299,5 +294,40 @@ export class StreamConsumer {
     } finally {
       this.#unblocking = false;
     }
+  }
+}
+
+/** One delivery of an entry: a class, so a message costs one object and no closures. */
+class StreamMessage implements InboundMessage {
+  readonly id: string;
+  readonly data: Uint8Array;
+  readonly contentType: string | undefined;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly attempt: number;
+  #settled = false;
+  constructor(
+    private readonly consumer: StreamConsumer,
+    readonly topic: string,
+    entry: StreamEntry,
+    private readonly held: Held,
+  ) {
+    this.id = entry.id;
+    this.data = entry.data;
+    this.contentType = entry.contentType;
+    this.metadata = entry.metadata;
+    this.attempt = entry.attempt;
+  }
+  async ack(): Promise<void> {
+    this.#check("ack");
+    await this.consumer.ackEntry(this.id);
+    this.#settled = true;
+  }
+  async retry(delayMs: number): Promise<void> {
+    this.#check("retry");
+    await this.consumer.retryEntry(this.id, this.held, delayMs);
+    this.#settled = true;
+  }
+  #check(what: string): void {
+    if (this.#settled) throw new Error(`pubsub.redis: message ${this.id} was already settled; cannot ${what} it`);
   }
 }
