@@ -207,22 +207,24 @@ export function createStateClient(options: StateClientOptions): StateClient {
    * code of its operation, with the backend's error as `cause`. Messages carry the backend's
    * error code, never its text, which can hold connection details.
    */
-  const translate = <R>(pending: Promise<R>, code: ErrorCode, what: string): Promise<R> =>
-    pending.catch((error: unknown) => {
-      if (error instanceof EtagMismatchError) {
-        const storeKeyPrefix = prefix === undefined ? undefined : `${prefix}${keySeparator}`;
-        if (storeKeyPrefix && error.key.startsWith(storeKeyPrefix)) {
-          throw new EtagMismatchError(error.key.slice(storeKeyPrefix.length), name);
-        }
-        throw error;
-      }
-      if (error instanceof MechaError) throw error;
-      const reason = (error as { code?: unknown })?.code ?? (error as Error)?.name ?? "error";
-      throw new MechaError(code, `${what} on state store "${name}" (${store.type}) failed: ${String(reason)}`, {
-        component: name,
-        cause: error,
-      });
-    });
+  const translate = async <R>(pending: Promise<R>, code: ErrorCode, what: () => string): Promise<R> => {
+    try {
+      return await pending;
+    } catch (error) {
+      throw translateError(error, code, what);
+    }
+  };
+
+  const translateError = (error: unknown, code: ErrorCode, what: () => string): Error => {
+    if (error instanceof EtagMismatchError) {
+      const storeKeyPrefix = prefix === undefined ? undefined : `${prefix}${keySeparator}`;
+      if (storeKeyPrefix && error.key.startsWith(storeKeyPrefix)) return new EtagMismatchError(error.key.slice(storeKeyPrefix.length), name);
+      return error;
+    }
+    if (error instanceof MechaError) return error;
+    const reason = (error as { code?: unknown })?.code ?? (error as Error)?.name ?? "error";
+    return new MechaError(code, `${what()} on state store "${name}" (${store.type}) failed: ${String(reason)}`, { component: name, cause: error });
+  };
 
   /** Runs one call per item; good items apply, failures are collected and named. */
   async function eachItem<I extends { key: string }, R>(
@@ -242,16 +244,16 @@ export function createStateClient(options: StateClientOptions): StateClient {
 
   const client: StateClient = {
     async get<T>(key: string) {
-      const item = await translate(store.get(storeKey(key)), ErrorCodes.stateGet, `get "${key}"`);
+      const item = await translate(store.get(storeKey(key)), ErrorCodes.stateGet, () => `get "${key}"`);
       return item && { value: decodeValue(item.value) as T, etag: item.etag };
     },
 
     async set(key, value, opts) {
-      return translate(store.set(toSetRequest(key, value, opts)), ErrorCodes.stateSave, `save "${key}"`);
+      return translate(store.set(toSetRequest(key, value, opts)), ErrorCodes.stateSave, () => `save "${key}"`);
     },
 
     async delete(key, opts) {
-      await translate(store.delete(toDeleteRequest(key, opts)), ErrorCodes.stateDelete, `delete "${key}"`);
+      await translate(store.delete(toDeleteRequest(key, opts)), ErrorCodes.stateDelete, () => `delete "${key}"`);
     },
 
     async getBulk<T>(keys: readonly string[]) {
@@ -259,7 +261,7 @@ export function createStateClient(options: StateClientOptions): StateClient {
       const items = await translate(
         store.getBulk ? store.getBulk(storeKeys) : Promise.all(storeKeys.map((k) => store.get(k))),
         ErrorCodes.stateGet,
-        `bulk get of ${keys.length} key(s)`,
+        () => `bulk get of ${keys.length} key(s)`,
       );
       return keys.map((key, i) => {
         const item = items[i];
@@ -274,13 +276,13 @@ export function createStateClient(options: StateClientOptions): StateClient {
     async setBulk(items) {
       return eachItem(items, async (item) => ({
         key: item.key,
-        ...(await translate(store.set(toSetRequest(item.key, item.value, item)), ErrorCodes.stateSave, `save "${item.key}"`)),
+        ...(await translate(store.set(toSetRequest(item.key, item.value, item)), ErrorCodes.stateSave, () => `save "${item.key}"`)),
       }));
     },
 
     async deleteBulk(items) {
       await eachItem(items, (item) =>
-        translate(store.delete(toDeleteRequest(item.key, item)), ErrorCodes.stateDelete, `delete "${item.key}"`),
+        translate(store.delete(toDeleteRequest(item.key, item)), ErrorCodes.stateDelete, () => `delete "${item.key}"`),
       );
     },
 
@@ -295,7 +297,7 @@ export function createStateClient(options: StateClientOptions): StateClient {
           { component: name },
         );
       });
-      await translate(store.transaction(storeOps), ErrorCodes.stateTransaction, `transaction of ${storeOps.length} operation(s)`);
+      await translate(store.transaction(storeOps), ErrorCodes.stateTransaction, () => `transaction of ${storeOps.length} operation(s)`);
     },
   };
   return client;
