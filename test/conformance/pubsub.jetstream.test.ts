@@ -1,4 +1,5 @@
-import { createServer, connect as connectTcp, type Server, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { connect, nkeys } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -226,7 +227,7 @@ describe.skipIf(!up)(`${type} against NATS on ${natsURL}`, () => {
     });
 
     it("resumes pulling after its connection is cut and the client reconnects", async () => {
-      const proxy = await startProxy(services.nats.port);
+      const proxy = await startTcpProxy(services.nats.port);
       try {
         const bus = open({ natsURL: `nats://127.0.0.1:${proxy.port}` });
         const direct = open();
@@ -248,7 +249,7 @@ describe.skipIf(!up)(`${type} against NATS on ${natsURL}`, () => {
   });
 
   it("closes promptly while its server is unreachable", async () => {
-    const proxy = await startProxy(services.nats.port);
+    const proxy = await startTcpProxy(services.nats.port);
     const bus = open({ natsURL: `nats://127.0.0.1:${proxy.port}` });
     const topic = freshName("gone");
     await record(bus, { topic, subscription: freshName("gone-sub") });
@@ -442,35 +443,6 @@ function describeError(error: unknown): string {
   return parts.join("\n");
 }
 
-/** A TCP proxy to the NATS server whose connections can be cut, as a network failure would. */
-async function startProxy(targetPort: number): Promise<{ port: number; cut(): void; connections(): number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server: Server = createServer((client) => {
-    accepted++;
-    const upstream = connectTcp(targetPort, "127.0.0.1");
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => socket.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  const cut = () => {
-    for (const socket of sockets) socket.destroy();
-  };
-  return {
-    port,
-    cut,
-    connections: () => accepted,
-    close: () => {
-      cut();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /**
  * A stand-in NATS server that demands authentication and refuses whatever it is given — the real

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { createServer, connect as connectTcp, type Socket } from "node:net";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { inspect, promisify } from "node:util";
 import { connect, type Channel } from "amqplib";
 import { afterAll, describe, expect, it } from "vitest";
@@ -236,7 +236,7 @@ describe.skipIf(!up)(`${type} against RabbitMQ on ${host}:${port}`, () => {
 
   describe("connection loss", () => {
     it("consumes again after reconnectWait when the connection drops, and redelivers what was unacked", async () => {
-      const proxy = await startProxy(port);
+      const proxy = await startTcpProxy(port);
       try {
         const bus = open({ connectionString: `amqp://guest:guest@127.0.0.1:${proxy.port}`, reconnectWait: "300ms" });
         const topic = freshName("reconnect");
@@ -515,29 +515,6 @@ describe(`${type} configuration`, () => {
   });
 });
 
-/** A TCP proxy to the broker whose connections can be cut, as a network failure would. */
-async function startProxy(targetPort: number) {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server = createServer((client) => {
-    accepted++;
-    const upstream = connectTcp(targetPort, host);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => socket.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const cut = () => sockets.forEach((socket) => socket.destroy());
-  return {
-    port: (server.address() as { port: number }).port,
-    cut,
-    connections: () => accepted,
-    close: () => (cut(), new Promise<void>((resolve) => server.close(() => resolve()))),
-  };
-}
 
 const run = promisify(execFile);
 const rabbitmqctl = (args: string[]) => run("rabbitmqctl", ["-q", ...args], { timeout: 20_000 });

@@ -1,4 +1,4 @@
-import { createServer, connect, type Server, type Socket } from "node:net";
+import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { createStateClient, type StateStoreComponent } from "../../src/blocks/state.ts";
@@ -215,14 +215,14 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
     });
 
     it("fails a write in flight when the connection drops with ERR_STATE_SAVE (ETIMEDOUT, outcome unknown), never sends it again, and then works", async () => {
-      const proxy = await startProxy(services.redis.port);
+      const proxy = await startTcpProxy(services.redis.port);
       try {
         const state = client(open({ redisHost: `127.0.0.1:${proxy.port}`, readTimeout: "1s" }));
         await state.set("k", "before");
         proxy.swallow();
         const pending = failure(state.set("k", "lost"));
         await waitFor(() => proxy.swallowed > 0, { what: "the write to reach the proxy" });
-        proxy.dropConnections();
+        proxy.cut();
         const error = await pending;
         expect(error).toBeInstanceOf(MechaError);
         expect(error.code).toBe(ErrorCodes.stateSave);
@@ -237,7 +237,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
     });
 
     it("fails a call while Redis is unreachable with a clear error, then works once Redis is back", async () => {
-      const proxy = await startProxy(services.redis.port);
+      const proxy = await startTcpProxy(services.redis.port);
       try {
         const state = client(open({ redisHost: `127.0.0.1:${proxy.port}` }));
         await state.set("k", 1);
@@ -337,60 +337,3 @@ describe(`${type} metadata`, () => {
   });
 });
 
-/**
- * A TCP proxy in front of Redis whose connections a test can cut: `swallow()` stops forwarding
- * what the client sends (a command then gets no reply), `dropConnections()` cuts every connection,
- * `stop()` also stops listening (Redis is then unreachable) until `start()`.
- */
-async function startProxy(targetPort: number) {
-  const sockets = new Set<Socket>();
-  let swallowing = false;
-  let swallowed = 0;
-  let server: Server | undefined;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((downstream) => {
-        const upstream = connect({ host: services.redis.host, port: targetPort });
-        for (const [socket, other] of [[downstream, upstream], [upstream, downstream]] as const) {
-          sockets.add(socket);
-          socket.on("error", () => other.destroy());
-          socket.on("close", () => {
-            sockets.delete(socket);
-            other.destroy();
-          });
-        }
-        downstream.on("data", (chunk) => (swallowing ? (swallowed += chunk.length) : upstream.write(chunk)));
-        upstream.on("data", (chunk) => downstream.write(chunk));
-      });
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  const dropConnections = () => {
-    swallowing = false;
-    for (const socket of sockets) socket.destroy();
-  };
-  const stop = async () => {
-    const closing = server;
-    server = undefined;
-    dropConnections();
-    if (closing) await new Promise((resolve) => closing.close(resolve));
-  };
-  await listen();
-  return {
-    get port() {
-      return port;
-    },
-    get swallowed() {
-      return swallowed;
-    },
-    swallow: () => (swallowing = true),
-    dropConnections,
-    stop,
-    start: listen,
-    close: stop,
-  };
-}
