@@ -8,6 +8,7 @@ import { ComponentConfigError, ErrorCodes, InvalidRequestError } from "../../src
 import { describeObjectBindingConformance, failure } from "../conformance/object-binding-suite.ts";
 import { startS3rver, type S3rver } from "../support/s3rver.ts";
 import { freshName } from "../support/wait.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "bindings.aws.s3";
 
@@ -105,14 +106,7 @@ if (!s3rver) {
 }
 
 describe(`${type} metadata`, () => {
-  const configError = (metadata: Record<string, string>) => {
-    try {
-      create({ name: "receipts", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "receipts") });
-    } catch (error) {
-      return error as { code?: string; field?: string; message: string };
-    }
-    throw new Error("expected create to fail");
-  };
+  const configError = (metadata: Record<string, string>) => configErrorFrom(() => create({ name: "receipts", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "receipts") }));;
 
   it("requires bucket", () => {
     expect(configError({})).toMatchObject({ code: ErrorCodes.componentConfig, field: "bucket" });

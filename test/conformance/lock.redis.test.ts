@@ -10,6 +10,7 @@ import { serviceOrSkip, services } from "../support/services.ts";
 import { deleteKeys, killAndAwaitReconnect } from "../support/redis-connections.ts";
 import { freshName } from "../support/wait.ts";
 import { describeLockConformance } from "./lock-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "lock.redis";
 const up = await serviceOrSkip("redis", "the lock.redis tests");
@@ -106,14 +107,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
 });
 
 describe(`${type} metadata`, () => {
-  const configError = (metadata: Record<string, string>) => {
-    try {
-      create({ name: "locks", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "locks") });
-    } catch (error) {
-      return error as { code?: string; field?: string; message: string };
-    }
-    throw new Error("expected create to fail");
-  };
+  const configError = (metadata: Record<string, string>) => configErrorFrom(() => create({ name: "locks", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "locks") }));;
 
   it("requires redisHost", () => {
     expect(configError({})).toMatchObject({ code: ErrorCodes.componentConfig, field: "redisHost" });

@@ -9,6 +9,7 @@ import { ComponentConfigError } from "../../src/errors.ts";
 import { startFauxqsOrSkip } from "../support/fauxqs.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describePubSubConformance } from "./pubsub-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "pubsub.aws.snssqs";
 const fauxqs = await startFauxqsOrSkip(type);
@@ -154,13 +155,7 @@ describe(`${type} configuration`, () => {
     [{ messageVisibilityTimeout: "soon" }, "messageVisibilityTimeout"],
     [{ disableEntityManagement: "maybe" }, "disableEntityManagement"],
   ])("rejects bad metadata %j, naming the field", (metadata, field) => {
-    let error: unknown;
-    try {
-      snssqs(metadata);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ComponentConfigError);
+    const error = configErrorFrom(() => snssqs(metadata));
     expect((error as ComponentConfigError).field).toBe(field);
   });
 });

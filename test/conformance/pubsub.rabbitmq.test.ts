@@ -12,6 +12,7 @@ import { ComponentConfigError, InvalidRequestError, MechaError } from "../../src
 import { serviceOrSkip, services } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describePubSubConformance } from "./pubsub-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "pubsub.rabbitmq";
 const up = await serviceOrSkip("rabbitmq", `the ${type} suite`);
@@ -495,13 +496,7 @@ describe(`${type} configuration`, () => {
     [{ connectionString: "amqps://localhost", clientCert: pem }, "clientKey"],
     [{ connectionString: "amqps://localhost", saslExternal: "true" }, "saslExternal"],
   ])("rejects bad metadata %j, naming the field", (metadata, field) => {
-    let error: unknown;
-    try {
-      rabbitmq(metadata);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ComponentConfigError);
+    const error = configErrorFrom(() => rabbitmq(metadata));
     expect((error as ComponentConfigError).field).toBe(field);
   });
 

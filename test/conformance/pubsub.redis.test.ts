@@ -7,6 +7,7 @@ import { ComponentConfigError } from "../../src/errors.ts";
 import { serviceOrSkip } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describePubSubConformance } from "./pubsub-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "pubsub.redis";
 const up = await serviceOrSkip("redis", `the ${type} suite`);
@@ -370,13 +371,7 @@ describe(`${type} configuration`, () => {
     [{ redisHost, redisDB: "x" }, "redisDB"],
     [{ redisHost, enableTLS: "maybe" }, "enableTLS"],
   ])("rejects bad metadata %j, naming the field", (metadata, field) => {
-    let error: unknown;
-    try {
-      make(metadata);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ComponentConfigError);
+    const error = configErrorFrom(() => make(metadata));
     expect((error as ComponentConfigError).field).toBe(field);
   });
 });

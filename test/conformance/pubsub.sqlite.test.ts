@@ -8,6 +8,7 @@ import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { ComponentConfigError } from "../../src/errors.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describePubSubConformance } from "./pubsub-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 function sqlite(baseDir: string, metadata: Record<string, string> = {}): PubSubComponent {
   return create({
@@ -235,13 +236,7 @@ describe("pubsub.sqlite configuration", () => {
     [{ pollInterval: "soon" }, "pollInterval"],
     [{ ackDeadline: "0ms" }, "ackDeadline"],
   ])("rejects bad metadata %j, naming the field", (metadata, field) => {
-    let error: unknown;
-    try {
-      sqlite(tmpdir(), metadata);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ComponentConfigError);
+    const error = configErrorFrom(() => sqlite(tmpdir(), metadata));
     expect((error as ComponentConfigError).field).toBe(field);
   });
 });

@@ -13,6 +13,7 @@ import { ComponentConfigError, ErrorCodes, MechaError } from "../../src/errors.t
 import { startAwsSecretsEmulator } from "../support/aws-secrets-emulator.ts";
 import { freshName } from "../support/wait.ts";
 import { describeSecretStoreConformance } from "./secretstore-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "secretstores.aws.parameterstore";
 
@@ -213,13 +214,7 @@ describe(`${type} configuration`, () => {
     [{ secretKey: "only-half" }, "accessKey"],
     [{ sessionToken: "alone" }, "sessionToken"],
   ])("rejects bad metadata %j with a ComponentConfigError naming the field", (metadata, field) => {
-    let error: unknown;
-    try {
-      parameterStore(metadata);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ComponentConfigError);
+    const error = configErrorFrom(() => parameterStore(metadata));
     expect((error as ComponentConfigError).field).toBe(field);
     expect((error as ComponentConfigError).message).toContain(`field "${field}"`);
   });

@@ -13,6 +13,7 @@ import { ComponentConfigError, ErrorCodes, MechaError } from "../../src/errors.t
 import { startAwsSecretsEmulator } from "../support/aws-secrets-emulator.ts";
 import { freshName } from "../support/wait.ts";
 import { describeSecretStoreConformance } from "./secretstore-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "secretstores.aws.secretmanager";
 
@@ -228,13 +229,7 @@ describe(`${type} configuration`, () => {
     [{ sessionToken: "alone" }, "sessionToken"],
     [{ multipleKeyValuesPerSecret: "maybe" }, "multipleKeyValuesPerSecret"],
   ])("rejects bad metadata %j with a ComponentConfigError naming the field", (metadata, field) => {
-    let error: unknown;
-    try {
-      secretManager(metadata);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ComponentConfigError);
+    const error = configErrorFrom(() => secretManager(metadata));
     expect((error as ComponentConfigError).field).toBe(field);
     expect((error as ComponentConfigError).message).toContain(`field "${field}"`);
   });

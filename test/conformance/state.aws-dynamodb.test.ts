@@ -8,6 +8,7 @@ import { startDynalite, type Dynalite } from "../support/dynalite.ts";
 import { incrementWithEtags } from "../support/etag-increments.ts";
 import { freshName } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "state.aws.dynamodb";
 
@@ -180,14 +181,7 @@ if (!dynalite) {
 }
 
 describe(`${type} metadata`, () => {
-  const configError = (metadata: Record<string, string>) => {
-    try {
-      create({ name: "orders", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "orders") });
-    } catch (error) {
-      return error as { code?: string; field?: string };
-    }
-    throw new Error("expected create to fail");
-  };
+  const configError = (metadata: Record<string, string>) => configErrorFrom(() => create({ name: "orders", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "orders") }));;
 
   it("requires table", () => {
     expect(configError({})).toMatchObject({ code: ErrorCodes.componentConfig, field: "table" });

@@ -9,6 +9,7 @@ import { ComponentConfigError, ErrorCodes, EtagMismatchError } from "../../src/e
 import { serviceOrSkip } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "state.postgresql";
 const connectionString = process.env["MECHA_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -464,13 +465,8 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
   });
 });
 
-function configError(metadata: Record<string, string>): Error & { code?: string; field?: string } {
-  try {
-    create({ name: "pgstate", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "pgstate") });
-  } catch (error) {
-    return error as Error & { code?: string; field?: string };
-  }
-  throw new Error("expected create to fail");
+function configError(metadata: Record<string, string>): ComponentConfigError {
+  return configErrorFrom(() => create({ name: "pgstate", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "pgstate") }));
 }
 
 describe(`${type} metadata`, () => {

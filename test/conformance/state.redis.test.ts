@@ -5,11 +5,12 @@ import { createStateClient, type StateStoreComponent } from "../../src/blocks/st
 import { create } from "../../src/components/state/redis.ts";
 import { ComponentMetadata } from "../../src/config/metadata.ts";
 import type { Logger } from "../../src/core/logger.ts";
-import { ComponentConfigError, ErrorCodes, EtagMismatchError, MechaError } from "../../src/errors.ts";
+import { ErrorCodes, EtagMismatchError, MechaError } from "../../src/errors.ts";
 import { deleteKeys, killAndAwaitReconnect } from "../support/redis-connections.ts";
 import { serviceOrSkip, services } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const type = "state.redis";
 const up = await serviceOrSkip("redis", "the state.redis tests");
@@ -284,15 +285,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
 });
 
 describe(`${type} metadata`, () => {
-  const configError = (metadata: Record<string, string>) => {
-    try {
-      create({ name: "orders", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "orders") });
-    } catch (error) {
-      expect(error).toBeInstanceOf(ComponentConfigError);
-      return error as { code?: string; field?: string; message: string };
-    }
-    throw new Error("expected create to fail");
-  };
+  const configError = (metadata: Record<string, string>) => configErrorFrom(() => create({ name: "orders", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "orders") }));;
 
   it.each([
     ["a missing redisHost", {}, "redisHost"],

@@ -12,6 +12,7 @@ import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { ErrorCodes, EtagMismatchError } from "../../src/errors.ts";
 import { waitFor } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
+import { configErrorFrom } from "../support/config-error.ts";
 
 const sqliteStore = (baseDir: string, metadata: Record<string, string> = {}): StateStoreComponent =>
   create({
@@ -157,14 +158,7 @@ function raceProcess(file: string, keys: number) {
 }
 
 describe("state.sqlite metadata", () => {
-  const configError = (metadata: Record<string, string>) => {
-    try {
-      create({ name: "sqlite", appId: "app", baseDir: tmpdir(), metadata: new ComponentMetadata(metadata, "sqlite") });
-    } catch (error) {
-      return error as { code?: string; field?: string };
-    }
-    throw new Error("expected create to fail");
-  };
+  const configError = (metadata: Record<string, string>) => configErrorFrom(() => create({ name: "sqlite", appId: "app", baseDir: tmpdir(), metadata: new ComponentMetadata(metadata, "sqlite") }));;
 
   it("requires connectionString", () => {
     expect(configError({})).toMatchObject({ code: ErrorCodes.componentConfig, field: "connectionString" });
