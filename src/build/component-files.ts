@@ -22,6 +22,12 @@ export interface ComponentFile {
   notOnWorkers?: { reason: string; instead: string };
 }
 
+/** A component whose client speaks TCP through Node's `net`: Node and Lambda, not Workers. */
+const overTcp = (file: string, instead: string): ComponentFile => ({
+  file,
+  notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead },
+});
+
 /** Every type of the component catalog, by `spec.type`. */
 export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   "state.in-memory": { file: "src/components/state/in-memory.ts" },
@@ -31,32 +37,14 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   },
   "state.cloudflare.durableobjects": { file: "src/components/state/cloudflare-durableobjects.ts" },
   "state.aws.dynamodb": { file: "src/components/state/aws-dynamodb.ts" },
-  "state.postgresql": {
-    file: "src/components/state/postgresql.ts",
-    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "state.cloudflare.durableobjects" },
-  },
-  "state.redis": {
-    file: "src/components/state/redis.ts",
-    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "state.cloudflare.durableobjects" },
-  },
+  "state.postgresql": overTcp("src/components/state/postgresql.ts", "state.cloudflare.durableobjects"),
+  "state.redis": overTcp("src/components/state/redis.ts", "state.cloudflare.durableobjects"),
   "bindings.aws.s3": { file: "src/components/bindings/aws-s3.ts" },
   "pubsub.aws.snssqs": { file: "src/components/pubsub/aws-snssqs.ts" },
-  "pubsub.rabbitmq": {
-    file: "src/components/pubsub/rabbitmq.ts",
-    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
-  },
-  "pubsub.jetstream": {
-    file: "src/components/pubsub/jetstream.ts",
-    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
-  },
-  "pubsub.redis": {
-    file: "src/components/pubsub/redis.ts",
-    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
-  },
-  "pubsub.mqtt3": {
-    file: "src/components/pubsub/mqtt3.ts",
-    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "pubsub.cloudflare.queues" },
-  },
+  "pubsub.rabbitmq": overTcp("src/components/pubsub/rabbitmq.ts", "pubsub.cloudflare.queues"),
+  "pubsub.jetstream": overTcp("src/components/pubsub/jetstream.ts", "pubsub.cloudflare.queues"),
+  "pubsub.redis": overTcp("src/components/pubsub/redis.ts", "pubsub.cloudflare.queues"),
+  "pubsub.mqtt3": overTcp("src/components/pubsub/mqtt3.ts", "pubsub.cloudflare.queues"),
   "state.cloudflare.workerskv": { file: "src/components/state/cloudflare-workerskv.ts" },
   "pubsub.in-memory": { file: "src/components/pubsub/in-memory.ts" },
   "pubsub.sqlite": {
@@ -77,10 +65,7 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   "secretstores.local.env": { file: "src/components/secretstores/local-env.ts" },
   "secretstores.aws.secretmanager": { file: "src/components/secretstores/aws-secretmanager.ts" },
   "secretstores.aws.parameterstore": { file: "src/components/secretstores/aws-parameterstore.ts" },
-  "lock.redis": {
-    file: "src/components/lock/redis.ts",
-    notOnWorkers: { reason: "it needs TCP connections through Node's net module", instead: "a Durable Object that holds the lock (no lock component runs on Workers yet)" },
-  },
+  "lock.redis": overTcp("src/components/lock/redis.ts", "a Durable Object that holds the lock (no lock component runs on Workers yet)"),
   "secretstores.local.file": {
     file: "src/components/secretstores/local-file.ts",
     nodeOnly: { reason: "it reads a file on the local disk", instead: "secretstores.local.env, which reads the Worker's secrets and vars" },

@@ -216,6 +216,13 @@ describe("mecha build --target lambda rejects what cannot run on Lambda", () => 
     expect((error as Error).message).toMatch(/local\.yaml.*"local".*spec\.type.*runs only on a Node host/s);
   });
 
+  it("nothing for a component that needs TCP sockets, which Lambda has (only Workers refuses it)", async () => {
+    const dir = createAppDir("mecha-lambda-tcp", appFiles({ "components/aws/cache.yaml": component("cache", "state.redis", { redisHost: "localhost:6379" }) }));
+    temporary.push(dir);
+    const result = await build(dir);
+    expect(result.aws.componentTypes).toContain("state.redis");
+  });
+
   it("a Cloudflare component", async () => {
     const dir = createAppDir("mecha-lambda-cf", appFiles({ "components/aws/kv2.yaml": component("kv2", "state.cloudflare.workerskv") }));
     temporary.push(dir);

@@ -250,6 +250,13 @@ describe("mecha build --target workers, refusing what cannot work", () => {
     expect(run.stderr).toMatch(/kv\.yaml, component "kv", field "spec\.type": state\.sqlite cannot run in a Worker.*state\.cloudflare\.durableobjects/);
   });
 
+  it("rejects a component whose client needs TCP sockets, saying what to use instead", async () => {
+    const dir = createApp({ "kv.yaml": component("kv", "state.redis", { redisHost: "localhost:6379" }), "bus.yaml": component("bus", "pubsub.cloudflare.queues") });
+    const run = await mecha(dir, "build", "--target", "workers");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/kv\.yaml, component "kv", field "spec\.type": state\.redis cannot run in a Worker: it needs TCP connections.*state\.cloudflare\.durableobjects/);
+  });
+
   it("rejects a schedule that Cron Triggers cannot run", async () => {
     const dir = createApp({}, `import { cron } from "mecha";\nexport const often = cron("@every 10s", async () => {});\n`);
     const run = await mecha(dir, "build", "--target", "workers");
