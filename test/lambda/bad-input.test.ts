@@ -5,11 +5,10 @@
  */
 import type { SQSBatchResponse } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InboundMessage } from "../../src/blocks/pubsub.ts";
 import { http, subscribe, type TopicEvent } from "../../src/index.ts";
 import { startDynalite, type Dynalite } from "../support/dynalite.ts";
 import { freshName } from "../support/wait.ts";
-import { component, defaultComponents, lambdaApp, lambdaContext, loadEvent, sqsEvent } from "./support.ts";
+import { component, defaultComponents, lambdaApp, lambdaContext, loadEvent, observeTopic, sqsEvent } from "./support.ts";
 
 const failedIds = (response: unknown) => (response as SQSBatchResponse).batchItemFailures.map((failure) => failure.itemIdentifier);
 
@@ -27,16 +26,8 @@ describe("Lambda adapter: malformed SQS bodies", () => {
       seen.push(event);
     });
     const { handler, logs } = lambdaApp([{ name: "jobs", exports: { jobs } }], { queues: { "qt-jobs-strict": "qt.jobs.strict" } });
-    const deadLetters: InboundMessage[] = [];
-    const bus = await handler.app().runtime.pubsub("bus");
-    const observer = await bus.subscribe({
-      topic: "jobs.dead",
-      subscription: "observer",
-      deliver: async (message) => {
-        deadLetters.push(message);
-        await message.ack();
-      },
-    });
+    const observer = await observeTopic(handler, "jobs.dead");
+    const deadLetters = observer.messages;
     try {
       const event = sqsEvent([{ data: { n: "1" } }, {}, { data: { n: "3" } }, {}]);
       labelledCloudEvent(event, 1, "{ truncated");

@@ -5,9 +5,8 @@
  */
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import type { InboundMessage } from "../../src/blocks/pubsub.ts";
 import { subscribe, type TopicEvent } from "../../src/index.ts";
-import { component, defaultComponents, gate, lambdaApp, lambdaContext, loadEvent, sqsEvent } from "./support.ts";
+import { component, defaultComponents, gate, lambdaApp, lambdaContext, loadEvent, observeTopic, sqsEvent } from "./support.ts";
 
 type Job = { n?: string; fail?: boolean; retry?: boolean; hold?: boolean };
 
@@ -49,16 +48,8 @@ describe("Lambda adapter: SQS batches", () => {
 
   it("dead-letters a record past maxRetries through the pub/sub component, and does not report it", async () => {
     const { handler } = jobsApp();
-    const deadLetters: InboundMessage[] = [];
-    const bus = await handler.app().runtime.pubsub("bus");
-    const observer = await bus.subscribe({
-      topic: "jobs.dead",
-      subscription: "observer",
-      deliver: async (message) => {
-        deadLetters.push(message);
-        await message.ack();
-      },
-    });
+    const observer = await observeTopic(handler, "jobs.dead");
+    const deadLetters = observer.messages;
     try {
       // The fourth receive: the first delivery and maxRetries (3) redeliveries have failed.
       const event = sqsEvent([{ data: { n: "poison", fail: true }, receiveCount: 4 }]);

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import type { InboundMessage } from "../../src/blocks/pubsub.ts";
 import { createLambdaHandler, type LambdaHandler, type LambdaHandlerOptions } from "../../adapters/lambda/index.ts";
 import { lambdaContext as cliLambdaContext } from "../../src/cli/lambda-events/run-handler.ts";
 import { componentCatalog } from "../../src/components/catalog.ts";
@@ -127,4 +128,19 @@ export function gate(): { opened: Promise<void>; open: () => void } {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   return { opened, open };
+}
+
+/** What a topic of the app's `bus` receives, acked as it arrives (dead letters, say). */
+export async function observeTopic(handler: LambdaHandler, topic: string): Promise<{ messages: InboundMessage[]; close(): Promise<void> }> {
+  const messages: InboundMessage[] = [];
+  const bus = await handler.app().runtime.pubsub("bus");
+  const observer = await bus.subscribe({
+    topic,
+    subscription: "observer",
+    deliver: async (message) => {
+      messages.push(message);
+      await message.ack();
+    },
+  });
+  return { messages, close: () => observer.close() };
 }
