@@ -230,7 +230,14 @@ describe.skipIf(!up)(type, () => {
     it("closes an idle subscription at once, without waiting for its blocking read to run out", async () => {
       const bus = open();
       const active: ActiveSubscription = await bus.subscribe({ topic: freshName("idle"), subscription: freshName("idle-sub"), deliver: async () => {} });
-      await new Promise((resolve) => setTimeout(resolve, 100)); // the read is blocked by now
+      // Its reader is blocked in XREADGROUP (CLIENT LIST shows the command and the blocked flag).
+      await waitFor(
+        async () =>
+          ((await redis().client("LIST")) as string)
+            .split("\n")
+            .some((line) => line.includes(` name=mecha:${bus.name}:read:`) && /\bflags=\S*b/.test(line) && line.includes("cmd=xreadgroup")),
+        { what: "the subscription's read to block" },
+      );
       const started = Date.now();
       await active.close();
       expect(Date.now() - started).toBeLessThan(500);
