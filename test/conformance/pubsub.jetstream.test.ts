@@ -4,13 +4,14 @@ import { connect, nkeys } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { InboundMessage, PubSubComponent, SubscribeRequest } from "../../src/blocks/pubsub.ts";
+import type { InboundMessage, PubSubComponent } from "../../src/blocks/pubsub.ts";
 import { create, jetstreamName } from "../../src/components/pubsub/jetstream.ts";
 import { ComponentConfigError, MechaError } from "../../src/errors.ts";
 import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { serviceOrSkip, services } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describePubSubConformance } from "./pubsub-suite.ts";
+import { bytes, publishText, record, text } from "../support/pubsub-recorder.ts";
 
 const type = "pubsub.jetstream";
 const up = await serviceOrSkip("nats", `the ${type} suite`);
@@ -38,27 +39,6 @@ function open(extra: Record<string, string> = {}): PubSubComponent {
   };
 }
 
-const bytes = (text: string) => new TextEncoder().encode(text);
-const text = (data: Uint8Array) => new TextDecoder().decode(data);
-const publishText = (bus: PubSubComponent, topic: string, body: string, metadata?: Record<string, string>) =>
-  bus.publish({ topic, data: bytes(body), contentType: "text/plain", metadata });
-
-/** Subscribes with a deliver function that records each delivery and settles it with `settle`. */
-async function record(
-  bus: PubSubComponent,
-  request: Omit<SubscribeRequest, "deliver">,
-  settle: (message: InboundMessage, index: number) => Promise<void> | void = (m) => m.ack(),
-) {
-  const seen: Array<{ message: InboundMessage; at: number }> = [];
-  const active = await bus.subscribe({
-    ...request,
-    deliver: async (message) => {
-      seen.push({ message, at: Date.now() });
-      await settle(message, seen.length - 1);
-    },
-  });
-  return { seen, active, bodies: () => seen.map((s) => text(s.message.data)) };
-}
 
 describe.skipIf(!up)(`${type} against NATS on ${natsURL}`, () => {
   let admin: NatsConnection;

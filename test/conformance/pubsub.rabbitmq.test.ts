@@ -3,7 +3,7 @@ import { startTcpProxy } from "../support/tcp-proxy.ts";
 import { inspect, promisify } from "node:util";
 import { connect, type Channel } from "amqplib";
 import { afterAll, describe, expect, it } from "vitest";
-import type { InboundMessage, PubSubComponent, SubscribeRequest } from "../../src/blocks/pubsub.ts";
+import type { InboundMessage, PubSubComponent } from "../../src/blocks/pubsub.ts";
 import { create } from "../../src/components/pubsub/rabbitmq.ts";
 import { delayLevelMs, delayQueueName } from "../../src/components/pubsub/rabbitmq-consumer.ts";
 import { deadLetterNames, exchangeName, queueName } from "../../src/components/pubsub/rabbitmq-settings.ts";
@@ -13,6 +13,7 @@ import { serviceOrSkip, services } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describePubSubConformance } from "./pubsub-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { publishText, record, text } from "../support/pubsub-recorder.ts";
 
 const type = "pubsub.rabbitmq";
 const up = await serviceOrSkip("rabbitmq", `the ${type} suite`);
@@ -68,27 +69,6 @@ async function admin<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
 }
 
 const messagesIn = (queue: string) => admin(async (channel) => (await channel.checkQueue(queue)).messageCount);
-const bytes = (text: string) => new TextEncoder().encode(text);
-const text = (data: Uint8Array) => new TextDecoder().decode(data);
-const publishText = (bus: PubSubComponent, topic: string, body: string, metadata?: Record<string, string>) =>
-  bus.publish({ topic, data: bytes(body), contentType: "text/plain", metadata });
-
-/** Subscribes with a deliver function that records each delivery and settles it with `settle`. */
-async function record(
-  bus: PubSubComponent,
-  request: Omit<SubscribeRequest, "deliver">,
-  settle: (message: InboundMessage, index: number) => Promise<void> | void = (m) => m.ack(),
-) {
-  const seen: Array<{ message: InboundMessage; at: number }> = [];
-  const active = await bus.subscribe({
-    ...request,
-    deliver: async (message) => {
-      seen.push({ message, at: Date.now() });
-      await settle(message, seen.length - 1);
-    },
-  });
-  return { seen, active, bodies: () => seen.map((s) => text(s.message.data)), attempts: () => seen.map((s) => s.message.attempt) };
-}
 
 /** Subscribes and closes at once: the queue exists and is bound, and nothing consumes it. */
 const provision = async (bus: PubSubComponent, topic: string, subscription: string) =>
