@@ -11,6 +11,8 @@ import { componentCatalog } from "../../src/components/catalog.ts";
 import { loadResources } from "../../src/config/load.ts";
 import { createApp, cronComponentName, type App } from "../../src/core/app.ts";
 import { createDeliverer, type Settlement } from "../../src/core/delivery.ts";
+import { apiTokenFromEnv } from "../../src/dapr-api/api-token.ts";
+import { createDaprApi } from "../../src/dapr-api/index.ts";
 import { createConsoleLogger, type Logger } from "../../src/core/logger.ts";
 import type { InboundMessage } from "../../src/blocks/pubsub.ts";
 import { loadFunctionModules } from "./discover.ts";
@@ -33,12 +35,21 @@ export interface NodeHostOptions {
   onSettled?: (subscription: string, message: InboundMessage, settlement: Settlement) => void;
   /** How long shutdown waits for in-flight work. Default 10 s. */
   shutdownTimeoutMs?: number;
+  /**
+   * Serve Dapr's HTTP API (state, publish, bindings, secrets, lock, metadata, healthz) for the
+   * app's components on its own port, as daprd would. Off unless given; `mecha start` turns it on
+   * at 3500. The token defaults to `MECHA_API_TOKEN` / `DAPR_API_TOKEN` from the environment.
+   */
+  daprApi?: { port?: number; hostname?: string; apiToken?: string };
 }
 
 export interface NodeHost {
   readonly app: App;
   readonly url: string;
   readonly port: number;
+  /** Where Dapr's HTTP API is served, when it is on. */
+  readonly daprApiUrl?: string;
+  readonly daprApiPort?: number;
   /** Stop: no new requests or messages, finish in-flight work, close components. */
   close(): Promise<void>;
 }
@@ -69,6 +80,7 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
   const subscriptions: ActiveSubscription[] = [];
   const inputs: Array<{ stop(): Promise<void> }> = [];
   let server: ReturnType<typeof createAdaptorServer> | undefined;
+  let apiServer: ReturnType<typeof createAdaptorServer> | undefined;
   let closing: Promise<void> | undefined;
   // Everything stops taking work at once; each part finishes what it has in flight; components
   // close last, when nothing can use them any more. Calling close twice waits for the same end.
@@ -81,6 +93,7 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
         ...inputs.map((input) => input.stop()),
         ...subscriptions.map((subscription) => subscription.close()),
         server && closeServer(server, timeoutMs),
+        apiServer && closeServer(apiServer, timeoutMs),
         background.drain(timeoutMs),
       ]);
       let timer: NodeJS.Timeout | undefined;
@@ -114,7 +127,19 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
     server = createAdaptorServer({ fetch: app.http.fetch, hostname: options.hostname ?? "127.0.0.1" });
     const port = await listen(server, options.port ?? 3000, options.hostname ?? "127.0.0.1");
     const url = `http://${options.hostname ?? "127.0.0.1"}:${port}`;
-    return { app, url, port, close };
+    if (!options.daprApi) return { app, url, port, close };
+    const apiHostname = options.daprApi.hostname ?? options.hostname ?? "127.0.0.1";
+    const api = createDaprApi(app, {
+      apiToken: options.daprApi.apiToken ?? apiTokenFromEnv(process.env),
+      bodyLimit: options.bodyLimit,
+      appPort: port,
+      logger,
+    });
+    apiServer = createAdaptorServer({ fetch: api.fetch, hostname: apiHostname });
+    const daprApiPort = await listen(apiServer, options.daprApi.port ?? 3500, apiHostname).catch((error: NodeJS.ErrnoException) => {
+      throw Object.assign(error, { daprApi: true });
+    });
+    return { app, url, port, close, daprApiUrl: `http://${apiHostname}:${daprApiPort}`, daprApiPort };
   } catch (error) {
     await close();
     throw error;

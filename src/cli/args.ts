@@ -11,6 +11,8 @@ export const defaults = {
   resources: "components/local",
   functions: "functions",
   port: 3000,
+  /** Dapr's HTTP API: daprd's default port. */
+  daprHttpPort: 3500,
   host: "127.0.0.1",
   appId: "mecha-app",
   logLevel: "info",

@@ -9,6 +9,13 @@ export const hostOptionSpecs = {
   host: { ...sharedOptions.host, description: "interface to listen on" },
   "app-id": { ...sharedOptions["app-id"], description: "app id: state key prefix, event source, subscription names" },
   "log-level": sharedOptions["log-level"],
+  "dapr-http-port": {
+    type: "string",
+    placeholder: "port",
+    description: "port of Dapr's HTTP API for the app's components; 0 picks a free one",
+    defaultValue: defaults.daprHttpPort,
+  },
+  "no-dapr-api": { type: "boolean", description: "do not serve Dapr's HTTP API" },
   json: { ...sharedOptions.json, description: "JSON-lines logs and a one-line JSON summary" },
   help: sharedOptions.help,
 } as const;
@@ -21,6 +28,8 @@ export interface HostOptions {
   appId: string;
   logLevel: LogLevel;
   json: boolean;
+  /** Dapr's HTTP API port, or `false` when it is off. */
+  daprHttpPort: number | false;
 }
 
 export function readHostOptions(values: ParsedValues<typeof hostOptionSpecs>): HostOptions {
@@ -32,6 +41,7 @@ export function readHostOptions(values: ParsedValues<typeof hostOptionSpecs>): H
     appId: values["app-id"] ?? defaults.appId,
     logLevel: parseLogLevel(values["log-level"]),
     json: values.json ?? false,
+    daprHttpPort: values["no-dapr-api"] ? false : parsePort(values["dapr-http-port"], defaults.daprHttpPort, "--dapr-http-port"),
   };
 }
 
@@ -45,6 +55,7 @@ export function toStartArguments(options: HostOptions): string[] {
     "--host", options.host,
     "--app-id", options.appId,
     "--log-level", options.logLevel,
+    ...(options.daprHttpPort === false ? ["--no-dapr-api"] : ["--dapr-http-port", String(options.daprHttpPort)]),
     ...(options.json ? ["--json"] : []),
   ];
 }

@@ -8,16 +8,19 @@ import type { Colors } from "./output.ts";
 export interface HostSummary {
   appId: string;
   url: string;
+  /** Where Dapr's HTTP API listens, when it is on. */
+  daprApiUrl?: string;
   routes: Array<{ method: string; path: string; function: string }>;
   subscriptions: Array<{ pubsub: string; topic: string; name: string; deadLetterTopic?: string }>;
   schedules: Array<{ schedule: string; function: string }>;
   bindings: Array<{ binding: string; function: string }>;
 }
 
-export function summarize(app: App, url: string): HostSummary {
+export function summarize(app: App, url: string, daprApiUrl?: string): HostSummary {
   return {
     appId: app.appId,
     url,
+    ...(daprApiUrl ? { daprApiUrl } : {}),
     routes: app.registry.http.map(({ id, definition }) => ({ method: definition.method, path: definition.path, function: id })),
     subscriptions: app.subscriptions.map((plan) => ({
       pubsub: plan.pubsub,
@@ -39,6 +42,7 @@ export function summaryRecord(summary: HostSummary): Record<string, unknown> {
 export function formatSummary(summary: HostSummary, color: Colors): string {
   const arrow = color.dim("→");
   const lines = [`${color.green("●")} ${color.bold(summary.appId)} listening on ${color.cyan(color.underline(summary.url))}`];
+  if (summary.daprApiUrl) lines.push(`  Dapr HTTP API on ${color.cyan(color.underline(summary.daprApiUrl))}`);
   const section = (title: string, rows: Array<[string, string]>) => {
     if (!rows.length) return;
     const width = Math.max(...rows.map(([left]) => left.length));

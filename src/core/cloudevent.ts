@@ -65,6 +65,31 @@ export async function encodeEnvelope(request: EnvelopeRequest): Promise<Uint8Arr
   return textEncoder.encode(JSON.stringify(event.toJSON()));
 }
 
+/**
+ * A CloudEvent the publisher built itself (Dapr's `application/cloudevents+json` passthrough):
+ * its own fields are kept; Dapr's routing fields (`topic`, `pubsubname`) are set; what CloudEvents
+ * requires and the event lacks (`id`, `source`, `type`, `specversion`) and the trace context are
+ * filled in, so that every subscriber can read it.
+ */
+export function completeCloudEvent(
+  event: Record<string, unknown>,
+  request: { appId: string; pubsub: string; topic: string; trace: TraceContext },
+): Uint8Array {
+  const completed: Record<string, unknown> = {
+    id: crypto.randomUUID(),
+    source: request.appId,
+    type: daprEventType,
+    specversion: "1.0",
+    traceparent: request.trace.traceparent,
+    traceid: request.trace.traceparent,
+    ...(request.trace.tracestate ? { tracestate: request.trace.tracestate } : {}),
+    ...event,
+    topic: request.topic,
+    pubsubname: request.pubsub,
+  };
+  return textEncoder.encode(JSON.stringify(completed));
+}
+
 /** The wire bytes of a raw (envelope-less) publish. */
 export function encodeRaw(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;

@@ -76,8 +76,23 @@ export class Runtime {
   }
 
   /** The configured components, with their block. */
-  get components(): Array<{ name: string; type: string; block: Block }> {
-    return [...this.#specs.values()].map((s) => ({ name: s.name, type: s.type, block: this.#catalog[s.type]!.block }));
+  get components(): Array<{ name: string; type: string; version: string; block: Block }> {
+    return [...this.#specs.values()].map((s) => ({ name: s.name, type: s.type, version: s.version, block: this.#catalog[s.type]!.block }));
+  }
+
+  /**
+   * What a component declares it can do (`features` of a state store or pub/sub; operations of an
+   * output binding), creating it if it was not yet. Empty for a block that declares nothing.
+   */
+  async capabilities(name: string): Promise<{ features: readonly string[]; operations: readonly string[]; input: boolean }> {
+    const spec = this.#specs.get(name);
+    if (!spec) return { features: [], operations: [], input: false };
+    const component = (await this.#instance(name, this.#catalog[spec.type]!.block)) as {
+      features?: readonly string[];
+      operations?: readonly string[];
+      start?: unknown;
+    };
+    return { features: component.features ?? [], operations: component.operations ?? [], input: typeof component.start === "function" };
   }
 
   /**

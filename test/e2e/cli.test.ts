@@ -57,7 +57,7 @@ interface StartedHost extends Running {
 
 /** `mecha start --port 0 --json` until its summary line says where it listens. */
 async function startHost(cwd: string, ...extra: string[]): Promise<StartedHost> {
-  const running = await startMechaServer<{ msg?: string; url: string }>(cwd, ["start", "--port", "0", "--json", ...extra], {
+  const running = await startMechaServer<{ msg?: string; url: string }>(cwd, ["start", "--port", "0", "--dapr-http-port", "0", "--json", ...extra], {
     what: "mecha start to print its summary",
     timeoutMs: 20_000,
   });
@@ -319,7 +319,7 @@ describe("mecha dev", () => {
     const devApp = createApp();
     try {
       const port = await freePort();
-      const dev = spawnMecha(devApp, ["dev", "--port", String(port)], { server: true });
+      const dev = spawnMecha(devApp, ["dev", "--port", String(port), "--dapr-http-port", "0"], { server: true });
       const hello = () => fetch(`http://127.0.0.1:${port}/hello`).then((r) => r.status === 200, () => false);
       await waitFor(hello, { timeoutMs: 20_000, what: "mecha dev to serve /hello" });
 

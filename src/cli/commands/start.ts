@@ -15,7 +15,12 @@ export const startUsage: UsageText = {
     "Runs the app: serves its HTTP functions, consumes its subscriptions and runs its schedules,\n" +
     "with the components of the resources folder. SIGINT or SIGTERM stops it gracefully.",
   options: hostOptionSpecs,
-  examples: ["mecha start", "mecha start --resources components/aws --port 8080", "mecha start --port 0 --json"],
+  examples: [
+    "mecha start",
+    "mecha start --resources components/aws --port 8080",
+    "mecha start --port 0 --dapr-http-port 0 --json",
+    "mecha start --no-dapr-api",
+  ],
 };
 
 export async function run({ argv, io, output }: CommandRun): Promise<CommandOutcome> {
@@ -35,11 +40,12 @@ export async function run({ argv, io, output }: CommandRun): Promise<CommandOutc
     hostname: options.host,
     baseDir: io.cwd,
     logger,
+    ...(options.daprHttpPort === false ? {} : { daprApi: { port: options.daprHttpPort, hostname: options.host } }),
   }).catch((error: unknown) => {
     throw explainStartupError(error, options);
   });
   stopOnSignals(host, logger);
-  const summary = summarize(host.app, host.url);
+  const summary = summarize(host.app, host.url, host.daprApiUrl);
   if (options.json) output.json(summaryRecord(summary));
   else output.line(formatSummary(summary, output.color));
   return "running";
@@ -55,6 +61,12 @@ function explainStartupError(error: unknown, options: HostOptions): unknown {
     });
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "EADDRINUSE" && (error as { daprApi?: boolean }).daprApi) {
+    return new CliError(
+      `port ${options.daprHttpPort} (Dapr's HTTP API) on ${options.host} is already in use — by a daprd, perhaps; pick another with --dapr-http-port or turn the API off with --no-dapr-api`,
+      { cause: error },
+    );
+  }
   if (code === "EADDRINUSE") {
     return new CliError(`port ${options.port} on ${options.host} is already in use; stop the other process or pick another with --port`, { cause: error });
   }
