@@ -95,6 +95,12 @@ export class NotSupportedError extends MechaError {
   }
 }
 
+/**
+ * What a call named does not exist (an object of an object-store binding, say). The code stays the
+ * operation's own; HTTP answers it with 404 rather than a server failure.
+ */
+export class NotFoundError extends MechaError {}
+
 /** A write or delete carried an etag that does not match the stored one (or first-write hit an existing key). */
 export class EtagMismatchError extends MechaError {
   readonly key: string;

@@ -14,7 +14,7 @@
 import type { S3Client, StorageClass } from "@aws-sdk/client-s3";
 import type { BindingRequest, OutputBindingComponent } from "../../blocks/bindings.ts";
 import { encodeBindingData, parseListOptions, outputBinding, type OperationHandlers } from "../../blocks/bindings.ts";
-import { ComponentConfigError, ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
+import { ComponentConfigError, ErrorCodes, InvalidRequestError, MechaError, NotFoundError } from "../../errors.ts";
 import { awsCaller, readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
 import type { ComponentOptions } from "../types.ts";
 
@@ -115,7 +115,7 @@ export function create({ name, metadata }: ComponentOptions): OutputBindingCompo
           return plain((await output.Body?.transformToByteArray()) ?? new Uint8Array());
         } catch (error) {
           if ((error as Error).name !== "NoSuchKey") throw error;
-          throw new MechaError(ErrorCodes.bindingInvoke, `${label}: object "${key}" not found`, { component: name, cause: safeAwsError(error, config) });
+          throw new NotFoundError(ErrorCodes.bindingInvoke, `${label}: object "${key}" not found`, { component: name, cause: safeAwsError(error, config) });
         }
       });
       return { data: encodeBase64 ? toBase64(bytes) : bytes, metadata: { key } };

@@ -14,7 +14,7 @@
  */
 import type { BindingRequest, OutputBindingComponent } from "../../blocks/bindings.ts";
 import { encodeBindingData, parseListOptions, outputBinding, type OperationHandlers } from "../../blocks/bindings.ts";
-import { ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
+import { ErrorCodes, InvalidRequestError, MechaError, NotFoundError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
 import { workersBinding } from "../workers-binding.ts";
 
@@ -58,7 +58,7 @@ export function create({ name, metadata, bindings }: ComponentOptions): OutputBi
     async get(request) {
       const key = keyOf(request);
       const object = await bucket().get(key);
-      if (!object) throw new MechaError(ErrorCodes.bindingInvoke, `binding "${name}" (${type}): object "${key}" not found`, { component: name });
+      if (!object) throw new NotFoundError(ErrorCodes.bindingInvoke, `binding "${name}" (${type}): object "${key}" not found`, { component: name });
       return { data: new Uint8Array(await object.arrayBuffer()), metadata: { key } };
     },
     async list(request) {

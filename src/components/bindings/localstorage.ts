@@ -23,7 +23,7 @@ import { mkdir, readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { BindingRequest, OutputBindingComponent } from "../../blocks/bindings.ts";
 import { encodeBindingData, parseListOptions, outputBinding, type OperationHandlers } from "../../blocks/bindings.ts";
-import { ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
+import { ErrorCodes, InvalidRequestError, MechaError, NotFoundError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
 
 export const type = "bindings.localstorage";
@@ -49,6 +49,8 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
 
   const fail = (message: string, cause?: unknown): MechaError =>
     new MechaError(ErrorCodes.bindingInvoke, `binding "${name}" (${type}): ${message}`, { component: name, cause });
+  const notFound = (message: string, cause?: unknown): NotFoundError =>
+    new NotFoundError(ErrorCodes.bindingInvoke, `binding "${name}" (${type}): ${message}`, { component: name, cause });
   const malformed = (message: string): InvalidRequestError =>
     new InvalidRequestError(`binding "${name}" (${type}): ${message}`, { component: name });
 
@@ -93,7 +95,7 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
         const bytes = await readFile(path);
         return { data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), metadata: { fileName } };
       } catch (cause) {
-        if (errorCode(cause) === "ENOENT") throw fail(`file "${fileName}" not found`, cause);
+        if (errorCode(cause) === "ENOENT") throw notFound(`file "${fileName}" not found`, cause);
         throw fail(`could not read "${fileName}" (${errorCode(cause)})`, cause);
       }
     },
@@ -114,7 +116,7 @@ export function create({ name, metadata, baseDir }: ComponentOptions): OutputBin
       try {
         await unlink(path);
       } catch (cause) {
-        if (errorCode(cause) === "ENOENT") throw fail(`file "${fileName}" not found`, cause);
+        if (errorCode(cause) === "ENOENT") throw notFound(`file "${fileName}" not found`, cause);
         throw fail(`could not delete "${fileName}" (${errorCode(cause)})`, cause);
       }
       return { data: undefined, metadata: { fileName } };
