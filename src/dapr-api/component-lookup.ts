@@ -2,6 +2,10 @@
  * Which component a request names, checked against the app's resources before anything is
  * created, with Dapr's answer per block when there is none: each building block has its own
  * "not configured" (no component of the block at all) and "not found" (no component by that name).
+ *
+ * The codes are Dapr's. The statuses are Dapr's for "not found"; for "not configured" Dapr answers
+ * 500 (state, secrets, lock), which would make a caller's wrong name look like a server failure, so
+ * mecha answers it with the block's "not found" status.
  */
 import type { Block } from "../components/types.ts";
 import type { Runtime } from "../core/runtime.ts";
@@ -11,7 +15,7 @@ type Answer = { status: number; code: string; message: (name: string) => string 
 
 const answers: Partial<Record<Block, { notConfigured: Answer; notFound: Answer }>> = {
   state: {
-    notConfigured: { status: 500, code: DaprErrorCodes.stateStoreNotConfigured, message: (name) => `state store ${name} is not configured` },
+    notConfigured: { status: 400, code: DaprErrorCodes.stateStoreNotConfigured, message: (name) => `state store ${name} is not configured` },
     notFound: { status: 400, code: DaprErrorCodes.stateStoreNotFound, message: (name) => `state store ${name} is not found` },
   },
   pubsub: {
@@ -24,11 +28,11 @@ const answers: Partial<Record<Block, { notConfigured: Answer; notFound: Answer }
     notFound: { status: 404, code: DaprErrorCodes.invokeOutputBinding, message: (name) => `couldn't find output binding ${name}` },
   },
   secretstores: {
-    notConfigured: { status: 500, code: DaprErrorCodes.secretStoresNotConfigured, message: () => "secret store is not configured" },
+    notConfigured: { status: 401, code: DaprErrorCodes.secretStoresNotConfigured, message: () => "secret store is not configured" },
     notFound: { status: 401, code: DaprErrorCodes.secretStoreNotFound, message: (name) => `failed finding secret store with key ${name}` },
   },
   lock: {
-    notConfigured: { status: 500, code: DaprErrorCodes.lockStoreNotConfigured, message: (name) => `lock store ${name} is not configured` },
+    notConfigured: { status: 400, code: DaprErrorCodes.lockStoreNotConfigured, message: (name) => `lock store ${name} is not configured` },
     notFound: { status: 400, code: DaprErrorCodes.lockStoreNotFound, message: (name) => `lock store ${name} not found` },
   },
 };
