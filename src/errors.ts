@@ -27,6 +27,8 @@ export const ErrorCodes = {
   /** A lock store failed to release a lock (Dapr's code). */
   unlock: "ERR_UNLOCK",
   publish: "ERR_PUBSUB_PUBLISH_MESSAGE",
+  /** The pub/sub's topic scoping does not let this app publish to (or subscribe to) the topic (Dapr's code). */
+  pubsubForbidden: "ERR_PUBSUB_FORBIDDEN",
   functionDefinition: "ERR_FUNCTION_DEFINITION",
   lambdaUnknownEvent: "ERR_LAMBDA_UNKNOWN_EVENT",
   lambdaUndelivered: "ERR_LAMBDA_UNDELIVERED",
@@ -100,6 +102,9 @@ export class NotSupportedError extends MechaError {
  * operation's own; HTTP answers it with 404 rather than a server failure.
  */
 export class NotFoundError extends MechaError {}
+
+/** The app may not do this (a pub/sub's topic scoping forbids the topic); HTTP answers 403. */
+export class ForbiddenError extends MechaError {}
 
 /** A write or delete carried an etag that does not match the stored one (or first-write hit an existing key). */
 export class EtagMismatchError extends MechaError {

@@ -89,6 +89,16 @@ export function createApp(options: AppOptions): App {
       );
     }
   }
+  for (const plan of subscriptions) {
+    // Dapr's topic scoping: a subscription the pub/sub does not allow this app never starts.
+    const forbidden = runtime.subscriptionForbiddenBy(plan.pubsub, plan.topic);
+    if (forbidden) {
+      throw new ComponentConfigError(
+        `subscription "${plan.name}" to topic "${plan.topic}" is not allowed for app id "${options.appId}"; grant the topic in ${forbidden.field} or remove the subscription`,
+        { file: forbidden.file, component: plan.pubsub, field: `spec.metadata.${forbidden.field}` },
+      );
+    }
+  }
   const bindings = new Set(runtime.components.filter((c) => c.block === "bindings").map((c) => c.name));
   for (const { id, definition } of registry.bindings) {
     if (!bindings.has(definition.binding)) {

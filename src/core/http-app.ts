@@ -5,7 +5,7 @@
 import { Hono, type Context as HonoContext } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { ErrorCodes, MechaError, NotFoundError } from "../errors.ts";
+import { ErrorCodes, ForbiddenError, MechaError, NotFoundError } from "../errors.ts";
 import type { HttpFunction } from "../functions.ts";
 import type { Registered } from "./registry.ts";
 import type { Runtime } from "./runtime.ts";
@@ -90,6 +90,7 @@ export function errorResponse(error: unknown): { status: number; errorCode: stri
     return { status: error.status, errorCode: error.status === 413 ? "ERR_REQUEST_TOO_LARGE" : "ERR_HTTP", message: error.message || "request failed" };
   }
   if (error instanceof NotFoundError) return { status: 404, errorCode: error.code, message: error.message };
+  if (error instanceof ForbiddenError) return { status: 403, errorCode: error.code, message: error.message };
   if (error instanceof MechaError) return { status: statusFor(error.code), errorCode: error.code, message: error.message };
   // `await req.json()` on a malformed body throws a SyntaxError: that is the client's fault.
   if (error instanceof SyntaxError) {

@@ -8,11 +8,12 @@ import { createLockClient, type LockClient } from "../blocks/lock.ts";
 import type { PubSubComponent } from "../blocks/pubsub.ts";
 import type { SecretStoreComponent } from "../blocks/secrets.ts";
 import { createStateClient, type StateClient } from "../blocks/state.ts";
+import { parseTopicScopes, type TopicScopeMetadata, type TopicScopes } from "../blocks/topic-scopes.ts";
 import type { CatalogEntry } from "../components/catalog.ts";
 import type { Block, BlockComponents } from "../components/types.ts";
 import { ComponentMetadata } from "../config/metadata.ts";
 import type { ComponentSpec } from "../config/types.ts";
-import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, InvalidRequestError, MechaError } from "../errors.ts";
+import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, ForbiddenError, InvalidRequestError, MechaError } from "../errors.ts";
 import { encodeEnvelope, encodeRaw, cloudEventContentType, defaultContentType } from "./cloudevent.ts";
 import type { PublishOptions } from "./context.ts";
 import { InvocationContext, type ContextOptions } from "./invocation-context.ts";
@@ -47,6 +48,8 @@ export class Runtime {
   /** One lazy client per store name, shared by every invocation: it holds no invocation state. */
   readonly #lazyStateClients = new Map<string, StateClient>();
   readonly #lockClients = new Map<string, Promise<LockClient>>();
+  /** Each pub/sub's topic scoping (Dapr's publishingScopes, subscriptionScopes, allowedTopics, protectedTopics). */
+  readonly #topicScopes = new Map<string, TopicScopes>();
 
   constructor(options: RuntimeOptions) {
     this.appId = options.appId;
@@ -73,6 +76,19 @@ export class Runtime {
       specs.set(spec.name, spec);
     }
     this.#specs = specs;
+    for (const spec of specs.values()) {
+      if (this.#catalog[spec.type]!.block !== "pubsub") continue;
+      const read = (field: keyof TopicScopeMetadata) => resolvedValue(spec, field, this.#env);
+      this.#topicScopes.set(
+        spec.name,
+        parseTopicScopes({
+          publishingScopes: read("publishingScopes"),
+          subscriptionScopes: read("subscriptionScopes"),
+          allowedTopics: read("allowedTopics"),
+          protectedTopics: read("protectedTopics"),
+        }),
+      );
+    }
   }
 
   /** The configured components, with their block. */
@@ -180,6 +196,12 @@ export class Runtime {
     if (typeof topic !== "string" || !topic) {
       throw new InvalidRequestError(`topic must be a non-empty string`, { component: pubsub });
     }
+    const forbiddenBy = this.#topicScopes.get(pubsub)?.forbiddenBy(this.appId, topic, "publish");
+    if (forbiddenBy) {
+      throw new ForbiddenError(ErrorCodes.pubsubForbidden, `topic ${topic} is not allowed for app id ${this.appId} (${forbiddenBy} of pub/sub "${pubsub}")`, {
+        component: pubsub,
+      });
+    }
     const component = await this.pubsub(pubsub);
     const raw = options.rawPayload ?? options.metadata?.["rawPayload"] === "true";
     const bytes = raw
@@ -199,6 +221,15 @@ export class Runtime {
         cause,
       });
     }
+  }
+
+  /**
+   * Which metadata field of the pub/sub's topic scoping forbids this app to subscribe to the
+   * topic, if one does (checked at startup, so a forbidden subscription never starts).
+   */
+  subscriptionForbiddenBy(pubsub: string, topic: string): { field: string; file?: string } | undefined {
+    const field = this.#topicScopes.get(pubsub)?.forbiddenBy(this.appId, topic, "subscribe");
+    return field ? { field, file: this.#specs.get(pubsub)?.file } : undefined;
   }
 
   /** A fresh Context for one invocation. Its trace and logger are made on first use. */

@@ -4,7 +4,7 @@
  * once, so every route answers a failure the same way.
  */
 import { HTTPException } from "hono/http-exception";
-import { BulkStateError, ErrorCodes, EtagMismatchError, InvalidRequestError, MechaError, NotFoundError, NotSupportedError } from "../errors.ts";
+import { BulkStateError, ErrorCodes, EtagMismatchError, ForbiddenError, InvalidRequestError, MechaError, NotFoundError, NotSupportedError } from "../errors.ts";
 
 /** Dapr's error codes the API answers with, beyond the ones in src/errors.ts. */
 export const DaprErrorCodes = {
@@ -81,6 +81,7 @@ export function toDaprApiError(error: unknown, code: string): DaprApiError & { i
   }
   if (error instanceof NotSupportedError) return new DaprApiError(400, code, error.message, { cause: error });
   if (error instanceof NotFoundError) return new DaprApiError(404, code, error.message, { cause: error });
+  if (error instanceof ForbiddenError) return new DaprApiError(403, error.code, error.message, { cause: error });
   if (error instanceof MechaError) return new DaprApiError(500, code, error.message, { cause: error });
   return Object.assign(new DaprApiError(500, code, "the call failed", { cause: error }), { internal: true });
 }

@@ -2,11 +2,14 @@
  * Who may call the Dapr API and with what: the API token (MECHA_API_TOKEN / DAPR_API_TOKEN, health
  * checks exempt), component scopes, and the body size limit.
  */
+import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ComponentConfigError } from "../../src/errors.ts";
 import { componentYaml } from "../support/app-fixture.ts";
 import { json, startDaprApiHost, type DaprApiHost } from "../support/dapr-api-host.ts";
 import { freshName } from "../support/wait.ts";
 
+const repo = resolve(import.meta.dirname, "../..");
 const store = componentYaml("store", "state.in-memory");
 const errorOf = async (response: Response) => ({ status: response.status, body: (await response.json()) as { errorCode: string; message: string } });
 
@@ -120,5 +123,42 @@ describe("the body size limit", () => {
 
   it("accepts a body under the limit", async () => {
     expect((await app.api("/v1.0/state/store", json([{ key: freshName("small"), value: "ok" }]))).status).toBe(204);
+  });
+});
+
+describe("pub/sub topic scoping", () => {
+  const bus = componentYaml("bus", "pubsub.in-memory", { publishingScopes: "orders=placed;auditor=", subscriptionScopes: "orders=placed", protectedTopics: "audit" });
+  let app: DaprApiHost;
+  beforeAll(async () => {
+    app = await startDaprApiHost({ appId: "orders", files: { "components/bus.yaml": bus } });
+  });
+  afterAll(() => app?.close());
+
+  it("lets the app publish to a topic its publishingScopes grant", async () => {
+    expect((await app.api("/v1.0/publish/bus/placed", json({ n: 1 }))).status).toBe(204);
+  });
+
+  it("answers 403 ERR_PUBSUB_FORBIDDEN for a topic its scopes do not grant, and for a protected topic", async () => {
+    for (const topic of ["refunded", "audit"]) {
+      const { status, body } = await errorOf(await app.api(`/v1.0/publish/bus/${topic}`, json({ n: 1 })));
+      expect(status).toBe(403);
+      expect(body).toEqual({ errorCode: "ERR_PUBSUB_FORBIDDEN", message: expect.stringContaining(`topic ${topic} is not allowed for app id orders`) });
+    }
+  });
+
+  it("refuses a subscription its subscriptionScopes do not grant at startup, naming file, component and field", async () => {
+    const functions = `import { subscribe } from ${JSON.stringify(join(repo, "src/index.ts"))};
+export const refunds = subscribe({ pubsub: "bus", topic: "refunded" }, () => {});
+`;
+    const error = await startDaprApiHost({ appId: "orders", files: { "components/bus.yaml": bus, "functions/refunds.ts": functions } }).then(
+      async (started) => {
+        await started.close();
+        throw new Error("the host started");
+      },
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(ComponentConfigError);
+    expect(error).toMatchObject({ component: "bus", field: "spec.metadata.subscriptionScopes", file: expect.stringContaining("bus.yaml") });
+    expect((error as Error).message).toContain('topic "refunded" is not allowed for app id "orders"');
   });
 });

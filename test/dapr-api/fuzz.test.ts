@@ -119,7 +119,7 @@ describe("the Dapr API under random and malformed requests", () => {
         if (r.ifMatch !== null) headers["if-match"] = r.ifMatch;
         if (r.traceparent) headers["traceparent"] = r.traceparent;
         const withBody = r.body !== null && r.method !== "GET" && r.method !== "HEAD";
-        const response = await fetch(url, { method: r.method, headers, ...(withBody ? { body: r.body as BodyInit } : {}) });
+        const response = await fetch(url, { method: r.method, headers, ...(withBody ? { body: r.body as RequestInit["body"] } : {}) });
         const text = await response.text();
         seen.set(response.status, (seen.get(response.status) ?? 0) + 1);
         const where = `${r.method} ${url.pathname}${url.search} → ${response.status} ${text.slice(0, 300)}`;
