@@ -32,6 +32,16 @@ export const ErrorCodes = {
   functionDefinition: "ERR_FUNCTION_DEFINITION",
   lambdaUnknownEvent: "ERR_LAMBDA_UNKNOWN_EVENT",
   lambdaUndelivered: "ERR_LAMBDA_UNDELIVERED",
+  /** Service invocation could not reach the app: no name resolution knows it, or it did not answer (Dapr's code; HTTP 500). */
+  directInvoke: "ERR_DIRECT_INVOKE",
+  /**
+   * A resiliency circuit breaker is open: the call failed fast without reaching the component or
+   * app. Dapr has no code of its own for this (it answers the operation's code with "circuit
+   * breaker is open"); mecha's is distinct so callers can tell it from a backend failure.
+   */
+  circuitOpen: "ERR_RESILIENCY_CIRCUIT_OPEN",
+  /** A resiliency timeout policy cut the call (Dapr: the operation's code with "context deadline exceeded"). */
+  resiliencyTimeout: "ERR_RESILIENCY_TIMEOUT",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -145,5 +155,49 @@ export class InvalidRequestError extends MechaError {
 export class FunctionDefinitionError extends MechaError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCodes.functionDefinition, message, { cause });
+  }
+}
+
+/** Where a resiliency policy applies: `component "orders" (outbound)`, `app "billing"`. */
+export interface ResiliencyTarget {
+  kind: "component" | "app";
+  name: string;
+  direction?: "outbound" | "inbound";
+}
+
+const describeTarget = (target: ResiliencyTarget) =>
+  `${target.kind} "${target.name}"${target.direction ? ` (${target.direction})` : ""}`;
+
+/** A circuit breaker is open: the call was refused without reaching its target. */
+export class CircuitOpenError extends MechaError {
+  readonly target: ResiliencyTarget;
+  /** The circuit breaker policy's name in the Resiliency document. */
+  readonly policy: string;
+
+  constructor(target: ResiliencyTarget, policy: string, cause?: unknown) {
+    super(
+      ErrorCodes.circuitOpen,
+      `circuit breaker "${policy}" for ${describeTarget(target)} is open: calls fail fast until its timeout passes and a trial call succeeds`,
+      { component: target.kind === "component" ? target.name : undefined, cause },
+    );
+    this.target = target;
+    this.policy = policy;
+  }
+}
+
+/** A timeout policy cut the call; whatever the call was doing may still complete. */
+export class ResiliencyTimeoutError extends MechaError {
+  readonly target: ResiliencyTarget;
+  /** The timeout policy's name in the Resiliency document. */
+  readonly policy: string;
+  readonly timeoutMs: number;
+
+  constructor(target: ResiliencyTarget, policy: string, timeoutMs: number) {
+    super(ErrorCodes.resiliencyTimeout, `${describeTarget(target)} did not finish within ${timeoutMs} ms (timeout policy "${policy}")`, {
+      component: target.kind === "component" ? target.name : undefined,
+    });
+    this.target = target;
+    this.policy = policy;
+    this.timeoutMs = timeoutMs;
   }
 }

@@ -25,8 +25,13 @@ export interface HttpFunction {
 }
 
 export interface RoutingRule<T> {
-  /** Deliver here when this returns true for the event. First match wins. */
-  match: (event: TopicEvent<T>) => boolean;
+  /**
+   * Deliver here when this is true for the event: a function of the event, or a CEL expression
+   * over `event` as in Dapr's `routes.rules[].match` (`event.type == "refund"`,
+   * `event.data.amount > 100.0`), compiled at startup. First match wins; a rule that throws or
+   * fails to evaluate counts as no match.
+   */
+  match: ((event: TopicEvent<T>) => boolean) | string;
   handler: SubscriptionHandler<T>;
 }
 

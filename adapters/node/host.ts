@@ -75,7 +75,7 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
     httpFraming: true,
   });
   // Bad metadata fails here, at startup, naming file, component and field.
-  await app.runtime.validate();
+  await app.validate();
 
   const subscriptions: ActiveSubscription[] = [];
   const inputs: Array<{ stop(): Promise<void> }> = [];

@@ -66,6 +66,8 @@ export const componentFiles: Readonly<Record<string, ComponentFile>> = {
   "secretstores.aws.secretmanager": { file: "src/components/secretstores/aws-secretmanager.ts" },
   "secretstores.aws.parameterstore": { file: "src/components/secretstores/aws-parameterstore.ts" },
   "lock.redis": overTcp("src/components/lock/redis.ts", "a Durable Object that holds the lock (no lock component runs on Workers yet)"),
+  "nameresolution.static": { file: "src/components/nameresolution/static.ts" },
+  "nameresolution.cloudflare.servicebindings": { file: "src/components/nameresolution/cloudflare-servicebindings.ts" },
   "secretstores.local.file": {
     file: "src/components/secretstores/local-file.ts",
     nodeOnly: { reason: "it reads a file on the local disk", instead: "secretstores.local.env, which reads the Worker's secrets and vars" },

@@ -11,6 +11,7 @@ import { componentCatalog } from "../components/catalog.ts";
 import { loadResources } from "../config/load.ts";
 import type { Resources } from "../config/types.ts";
 import { createApp, type App } from "../core/app.ts";
+import { compileRoutingRules } from "../core/routing-rules.ts";
 import type { FunctionModule } from "../core/registry.ts";
 import { FunctionDefinitionError } from "../errors.ts";
 
@@ -63,6 +64,9 @@ export async function loadBuildApp(request: LoadAppRequest): Promise<LoadedApp> 
     // The platform fires schedules; no implicit bindings.cron component is configured.
     cronTriggers: "platform",
   });
+  // A bundle never reads YAML and starts without a startup check: CEL routing rules that do not
+  // compile fail the build, here.
+  await compileRoutingRules(app.subscriptions);
   return { resources, resourcesDir, functionsDir, modules, app };
 }
 

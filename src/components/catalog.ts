@@ -37,4 +37,6 @@ export const componentCatalog: Readonly<Record<string, CatalogEntry>> = {
   "secretstores.aws.secretmanager": entry("secretstores", () => import("./secretstores/aws-secretmanager.ts")),
   "secretstores.aws.parameterstore": entry("secretstores", () => import("./secretstores/aws-parameterstore.ts")),
   "lock.redis": entry("lock", () => import("./lock/redis.ts")),
+  "nameresolution.static": entry("nameresolution", () => import("./nameresolution/static.ts")),
+  "nameresolution.cloudflare.servicebindings": entry("nameresolution", () => import("./nameresolution/cloudflare-servicebindings.ts")),
 };

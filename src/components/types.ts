@@ -7,6 +7,7 @@ import type { ComponentMetadata } from "../config/metadata.ts";
 import type { Logger } from "../core/logger.ts";
 import type { OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
 import type { LockStoreComponent } from "../blocks/lock.ts";
+import type { NameResolutionComponent } from "../blocks/nameresolution.ts";
 import type { PubSubComponent } from "../blocks/pubsub.ts";
 import type { SecretStoreComponent } from "../blocks/secrets.ts";
 import type { StateStoreComponent } from "../blocks/state.ts";
@@ -30,7 +31,7 @@ export interface ComponentOptions {
   bindings?: Readonly<Record<string, unknown>>;
 }
 
-export type Block = "state" | "pubsub" | "bindings" | "secretstores" | "lock";
+export type Block = "state" | "pubsub" | "bindings" | "secretstores" | "lock" | "nameresolution";
 
 export interface BlockComponents {
   state: StateStoreComponent;
@@ -39,6 +40,8 @@ export interface BlockComponents {
   bindings: Partial<OutputBindingComponent & InputBindingComponent> & { type: string; close(): Promise<void> };
   secretstores: SecretStoreComponent;
   lock: LockStoreComponent;
+  /** How service invocation finds other apps by id. */
+  nameresolution: NameResolutionComponent;
 }
 
 export interface ComponentModule<B extends Block = Block> {

@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { ComponentConfigError } from "../errors.ts";
+import { checkResiliencyReferences, validateResiliencies } from "./parse-resiliency.ts";
 import { parseResourcesText } from "./parse-resources.ts";
 import type { Resources } from "./types.ts";
 
@@ -15,7 +16,8 @@ export { parseResourcesText } from "./parse-resources.ts";
  * Reads and validates every resource file of a folder.
  * @param dir the resources folder, absolute or relative to the working directory
  * @throws ComponentConfigError for a missing folder, bad YAML, an invalid resource, or a
- *   component or subscription name used twice (naming both files)
+ *   component or subscription name used twice (naming both files), a Resiliency target naming an
+ *   undefined policy, or a circuit breaker `trip` that is not a boolean CEL expression
  * @example
  * const { components, subscriptions } = await loadResources("components/local");
  */
@@ -28,9 +30,15 @@ export async function loadResources(dir: string): Promise<Resources> {
     const parsed = parseResourcesText(await readFile(path, "utf8"), displayPath(path));
     resources.components.push(...parsed.components);
     resources.subscriptions.push(...parsed.subscriptions);
+    if (parsed.resiliencies) (resources.resiliencies ??= []).push(...parsed.resiliencies);
   }
   assertUniqueNames(resources.components, "component");
   assertUniqueNames(resources.subscriptions, "subscription");
+  if (resources.resiliencies) {
+    // Targets may use policies from other files, so references are checked once all are read.
+    checkResiliencyReferences(resources.resiliencies);
+    await validateResiliencies(resources.resiliencies);
+  }
   return resources;
 }
 

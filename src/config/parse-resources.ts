@@ -1,11 +1,15 @@
 /**
  * The text of one resources file → its Components and Subscriptions. A file may hold several
- * YAML documents (`---`); kinds mecha does not use (Configuration, Resiliency, …) are skipped so a
- * Dapr resources folder loads unchanged.
+ * YAML documents (`---`); kinds mecha does not use (Configuration, HTTPEndpoint, …) are skipped so a
+ * Dapr resources folder loads unchanged. Resiliency documents are read too (src/config/parse-resiliency.ts).
  */
 import { LineCounter, parseAllDocuments } from "yaml";
+// YAML is read only on Node and by builds: the CEL engine (routing rules, circuit-breaker trips)
+// is available wherever resources are parsed; a bundle gets it from its entry when it needs it.
+import "../core/cel-engine.ts";
 import { ComponentConfigError } from "../errors.ts";
 import { parseComponent } from "./parse-component.ts";
+import { parseResiliency, resiliencyApiVersion } from "./parse-resiliency.ts";
 import { parseSubscription, subscriptionApiVersions } from "./parse-subscription.ts";
 import { describe, isMapping, ResourceDocument } from "./resource-document.ts";
 import type { Resources } from "./types.ts";
@@ -58,6 +62,12 @@ function addResource(resources: Resources, doc: ResourceDocument): void {
       throw doc.error("apiVersion", `must be ${subscriptionApiVersions.map((v) => `"${v}"`).join(" or ")} for a Subscription, got ${quoted(apiVersion)}`);
     }
     resources.subscriptions.push(parseSubscription(doc, version));
+  } else if (kind === "Resiliency") {
+    if (apiVersion !== resiliencyApiVersion) {
+      throw doc.error("apiVersion", `must be "${resiliencyApiVersion}" for a Resiliency, got ${quoted(apiVersion)}`);
+    }
+    // Added only when present, so a folder without one parses to the same Resources as before.
+    (resources.resiliencies ??= []).push(parseResiliency(doc));
   }
   // Any other kind configures parts of Dapr that mecha does not have; skipping keeps Dapr folders loadable.
 }

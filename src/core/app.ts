@@ -11,6 +11,7 @@ import { createHttpApp, type HttpAppOptions } from "./http-app.ts";
 import type { Logger } from "./logger.ts";
 import { createRegistry, type FunctionModule, type Registry } from "./registry.ts";
 import { Runtime } from "./runtime.ts";
+import { compileRoutingRules } from "./routing-rules.ts";
 import { planForFunction, planForSubscriptionSpec } from "./subscriptions.ts";
 
 export interface AppOptions extends HttpAppOptions {
@@ -39,6 +40,11 @@ export interface App {
   readonly http: Hono;
   /** Every subscription, from code and from Subscription YAML. */
   readonly subscriptions: readonly DeliveryPlan[];
+  /**
+   * The startup check: creates every component (bad metadata fails here, naming file, component
+   * and field; no network I/O), checks the resiliency policies and compiles CEL routing rules.
+   */
+  validate(): Promise<void>;
 }
 
 /** The component name under which a `cron(...)` function's schedule runs as a `bindings.cron`. */
@@ -64,8 +70,14 @@ export function createApp(options: AppOptions): App {
     logger: options.logger,
     env: options.env,
     bindings: options.bindings,
+    resiliencies: options.resources.resiliencies,
   });
   const http = createHttpApp(runtime, registry.http, options);
+  // Service invocation of this app's own id runs its HTTP functions in-process. The caller's
+  // waitUntil goes in as the execution context, so on Workers the callee's background work
+  // keeps the invocation alive too.
+  runtime.localFetch = async (request, waitUntil) =>
+    http.fetch(request, undefined, waitUntil ? ({ waitUntil, passThroughOnException() {}, props: {} } as never) : undefined);
   const subscriptions = [
     ...registry.subscriptions.map((s) => planForFunction(options.appId, s)),
     ...options.resources.subscriptions
@@ -107,7 +119,19 @@ export function createApp(options: AppOptions): App {
       });
     }
   }
-  return { appId: options.appId, runtime, registry, http, subscriptions };
+  return {
+    appId: options.appId,
+    runtime,
+    registry,
+    http,
+    subscriptions,
+    async validate() {
+      await runtime.validate();
+      // A CEL expression that does not compile fails startup as bad component metadata does. The
+      // CEL engine is loaded only by apps that have CEL rules.
+      await compileRoutingRules(subscriptions);
+    },
+  };
 }
 
 /** Dapr's `scopes`: an empty list means every app may use the resource. */

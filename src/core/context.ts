@@ -17,6 +17,15 @@ export interface PublishOptions {
   rawPayload?: boolean;
 }
 
+export interface InvokeOptions {
+  /** Headers for the callee. A `content-type` here wins over the one the body implies. */
+  headers?: RequestInit["headers"];
+  /** Query parameters, added to any query written in the route. */
+  query?: URLSearchParams | Readonly<Record<string, string>>;
+  /** Abandons the call, e.g. `AbortSignal.timeout(5_000)`; the call then rejects with the signal's reason, as fetch does. */
+  signal?: AbortSignal;
+}
+
 export interface Context {
   readonly appId: string;
   /** A state store by component name. */
@@ -29,6 +38,24 @@ export interface Context {
   secret(store: string, key: string): Promise<Record<string, string>>;
   /** A lock store by component name (Dapr's distributed lock API: tryLock / unlock with an owner). */
   lock(store: string): LockClient;
+  /**
+   * Calls a method of an app (Dapr's service invocation) and returns its Response as it
+   * answered — a 404 or 500 from the callee is a Response, not an error. This app's own id runs
+   * its HTTP function in-process; another id is found by a name-resolution component. The
+   * callee continues this invocation's trace.
+   *
+   * `body`: a string (text/plain), bytes (application/octet-stream), a Blob, FormData,
+   * URLSearchParams or ReadableStream as fetch sends them, or any other value as JSON
+   * (application/json); `undefined` and `null` send no body.
+   *
+   * @throws InvalidRequestError (ERR_MALFORMED_REQUEST) for a malformed route or body;
+   *   MechaError ERR_DIRECT_INVOKE when the app cannot be found or does not answer.
+   * @example
+   * const res = await ctx.invoke("billing", "POST /invoices", { orderId: order.id });
+   * if (!res.ok) throw new Error(`billing answered ${res.status}`);
+   * const invoice = await res.json();
+   */
+  invoke(appId: string, route: string, body?: unknown, options?: InvokeOptions): Promise<Response>;
   readonly log: Logger;
   readonly trace: TraceContext;
   /** Keep the invocation alive until this settles (Workers' `waitUntil`; awaited elsewhere). */

@@ -7,15 +7,24 @@
  * Components and adapters feed it {@link InboundMessage}s; nothing else re-implements it.
  */
 import type { InboundMessage } from "../blocks/pubsub.ts";
-import type { BackoffOptions, DeliveryOutcome, SubscribeFunction, SubscriptionHandler } from "../functions.ts";
+import type { BackoffOptions, DeliveryOutcome, SubscriptionHandler } from "../functions.ts";
 import { decodeDelivery, type TopicEvent } from "./cloudevent.ts";
 import type { Logger } from "./logger.ts";
+import type { ResiliencyExecutor } from "./resiliency.ts";
+import { routerFor, type Route, type RoutingTable } from "./routing-rules.ts";
 import type { Runtime } from "./runtime.ts";
 
 export const Outcomes = { success: "success", retry: "retry", drop: "drop" } as const;
 
+/** No routing rule matched and there is no default handler: acked, or dead-lettered when configured. */
+const unmatched = "unmatched";
+type HandlerOutcome = DeliveryOutcome | typeof unmatched;
+
+/** One routing rule of a plan: a function of the event or a CEL expression, and its handler. */
+export type DeliveryRoute = Route<SubscriptionHandler<any>>;
+
 /** What the pipeline needs to know about one subscription. */
-export interface DeliveryPlan {
+export interface DeliveryPlan extends RoutingTable<SubscriptionHandler<any>> {
   /** The durable subscription name, for logs. */
   name: string;
   pubsub: string;
@@ -24,10 +33,15 @@ export interface DeliveryPlan {
   maxRetries?: number;
   backoff?: BackoffOptions;
   rawPayload?: boolean;
-  routes?: SubscribeFunction["routes"];
+  /** Checked in order before the default handler; the first that matches gets the event. */
+  routes?: readonly DeliveryRoute[];
   /** Most deliveries in flight at once (the component's default when unset). */
   concurrency?: number;
-  handler: SubscriptionHandler<any>;
+  /**
+   * The default handler, for events no rule matches. Without one (a Subscription with only
+   * `routes.rules`), such an event is acked — or dead-lettered when there is a deadLetterTopic.
+   */
+  handler?: SubscriptionHandler<any>;
 }
 
 /** How a settled delivery ended, for tests and metrics. */
@@ -55,9 +69,12 @@ export function createDeliverer(
 ): (message: InboundMessage) => Promise<void> {
   const log = runtime.logger.child({ subscription: plan.name, topic: plan.topic });
   const maxRetries = retryLimit(plan);
+  // The pub/sub's inbound resiliency policies (timeout, in-process retries, circuit breaker) wrap
+  // each handler call; the pass-through when none applies.
+  const inbound = runtime.resiliency.forComponent(plan.pubsub, "pubsub", "inbound");
 
   return async (message) => {
-    const outcome = await runHandler(runtime, plan, message, log);
+    const outcome = await runHandler(runtime, plan, message, log, inbound);
     let settlement: Settlement;
     try {
       settlement = await settle(runtime, plan, message, outcome, maxRetries, log);
@@ -71,7 +88,13 @@ export function createDeliverer(
   };
 }
 
-async function runHandler(runtime: Runtime, plan: DeliveryPlan, message: InboundMessage, log: Logger): Promise<DeliveryOutcome> {
+async function runHandler(
+  runtime: Runtime,
+  plan: DeliveryPlan,
+  message: InboundMessage,
+  log: Logger,
+  inbound: ResiliencyExecutor,
+): Promise<HandlerOutcome> {
   let event: TopicEvent;
   try {
     event = decodeDelivery({
@@ -86,7 +109,33 @@ async function runHandler(runtime: Runtime, plan: DeliveryPlan, message: Inbound
     log.warn("message cannot be decoded; dropping it", { messageId: message.id, error });
     return Outcomes.drop;
   }
-  const handler = plan.routes?.find((rule) => safeMatch(rule.match, event, log))?.handler ?? plan.handler;
+  const handler = await route(plan, event, log);
+  if (typeof handler === "string") return handler;
+  if (!inbound.active) return (await callHandler(runtime, handler, event, message, log)).outcome;
+  // Under inbound policies a RETRY (a throw, or "retry") is retried in-process first, each attempt
+  // with its own context; an open breaker or a timeout ends the delivery as RETRY, and the broker
+  // redelivers with the subscription's backoff. A timed-out handler is not stopped (JavaScript
+  // cannot be): at-least-once delivery already lets a handler see a message twice.
+  try {
+    return await inbound.execute(async () => {
+      const { outcome, error } = await callHandler(runtime, handler, event, message, log);
+      if (outcome === Outcomes.retry) throw error ?? new Error(`handler asked to retry message ${message.id}`);
+      return outcome;
+    });
+  } catch (error) {
+    log.warn("handler did not succeed under the subscription's resiliency policies; message will be retried", { messageId: message.id, attempt: message.attempt, error });
+    return Outcomes.retry;
+  }
+}
+
+/** One call of the handler with a fresh context; a throw is RETRY (the error kept, for policies). */
+async function callHandler(
+  runtime: Runtime,
+  handler: SubscriptionHandler<any>,
+  event: TopicEvent,
+  message: InboundMessage,
+  log: Logger,
+): Promise<{ outcome: DeliveryOutcome; error?: unknown }> {
   // Work a handler hands to waitUntil is part of handling the message: it finishes before the
   // message is acked, so a crash in between means a redelivery, not lost work.
   const tasks: Promise<unknown>[] = [];
@@ -100,15 +149,15 @@ async function runHandler(runtime: Runtime, plan: DeliveryPlan, message: Inbound
     const result = await handler(event, ctx);
     const failed = tasks.length === 0 ? undefined : (await Promise.allSettled(tasks)).find((t): t is PromiseRejectedResult => t.status === "rejected");
     if (failed) throw failed.reason;
-    if (result === undefined || result === Outcomes.success) return Outcomes.success;
-    if (result === Outcomes.retry || result === Outcomes.drop) return result;
+    if (result === undefined || result === Outcomes.success) return { outcome: Outcomes.success };
+    if (result === Outcomes.retry || result === Outcomes.drop) return { outcome: result };
     log.warn(`handler returned ${JSON.stringify(result)}; expected nothing, "success", "retry" or "drop" — retrying`, {
       messageId: message.id,
     });
-    return Outcomes.retry;
+    return { outcome: Outcomes.retry };
   } catch (error) {
     ctx.log.warn("handler failed; message will be retried", { attempt: message.attempt, error });
-    return Outcomes.retry;
+    return { outcome: Outcomes.retry, error };
   }
 }
 
@@ -116,7 +165,7 @@ async function settle(
   runtime: Runtime,
   plan: DeliveryPlan,
   message: InboundMessage,
-  outcome: DeliveryOutcome,
+  outcome: HandlerOutcome,
   maxRetries: number,
   log: Logger,
 ): Promise<Settlement> {
@@ -134,13 +183,17 @@ async function settle(
       topic: plan.deadLetterTopic,
       data: message.data,
       contentType: message.contentType ?? "application/octet-stream",
-      metadata: { ...message.metadata, deadLetterFrom: plan.topic, deadLetterReason: outcome === "drop" ? "dropped" : "retries-exhausted" },
+      metadata: { ...message.metadata, deadLetterFrom: plan.topic, deadLetterReason: deadLetterReasons[outcome] },
     });
     await message.ack();
     log.warn(`message moved to dead-letter topic "${plan.deadLetterTopic}"`, { messageId: message.id, attempt: message.attempt });
     return "dead-lettered";
   }
   await message.ack();
+  if (outcome === unmatched) {
+    log.info("no routing rule matched and the subscription has no default route; message acked", { messageId: message.id });
+    return "dropped";
+  }
   log.error(outcome === Outcomes.drop ? "message dropped by handler" : "retries exhausted; message dropped (no deadLetterTopic)", {
     messageId: message.id,
     attempt: message.attempt,
@@ -157,11 +210,26 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
   return Math.max(0, Math.round(Math.min(max, base + jitter)));
 }
 
-function safeMatch(match: (event: TopicEvent<any>) => boolean, event: TopicEvent, log: Logger): boolean {
+const deadLetterReasons: Record<Exclude<HandlerOutcome, "success">, string> = {
+  drop: "dropped",
+  retry: "retries-exhausted",
+  unmatched: "no-matching-route",
+};
+
+/**
+ * The handler an event goes to: the first routing rule that matches, else the default handler —
+ * or, when there is none, "unmatched". Rules that cannot be compiled (a bundle without the CEL
+ * engine) mean "retry": the message waits for a fixed deployment rather than being lost.
+ */
+async function route(plan: DeliveryPlan, event: TopicEvent, log: Logger): Promise<SubscriptionHandler<any> | HandlerOutcome> {
+  if (!plan.routes?.length) return plan.handler ?? unmatched;
+  let handler: SubscriptionHandler<any> | undefined;
   try {
-    return match(event) === true;
+    const router = routerFor(plan);
+    handler = (router instanceof Promise ? await router : router).select(event, log);
   } catch (error) {
-    log.warn("routing rule threw; treating it as no match", { error });
-    return false;
+    log.error("routing rules cannot be compiled; message will be retried", { messageId: event.id, error });
+    return Outcomes.retry;
   }
+  return handler ?? unmatched;
 }

@@ -45,7 +45,7 @@ export function createHttpApp(
         params: c.req.param() as Record<string, string>,
       });
       const response = await definition.handler(c.req.raw, ctx);
-      if (!(response instanceof Response)) {
+      if (!isResponse(response)) {
         ctx.log.error(`http function ${id} returned ${typeof response}, not a Response`);
         return errorJson(c, 500, "ERR_FUNCTION_RESPONSE", `function ${id} did not return a Response`);
       }
@@ -119,6 +119,17 @@ function statusFor(code: string): number {
 
 function errorJson(c: HonoContext, status: number, errorCode: string, message: string): Response {
   return c.json({ errorCode, message }, status as 400);
+}
+
+/**
+ * A Response, from this realm or another: @hono/node-server replaces the global Response with its
+ * own class, so what `fetch()` returns on the Node host is not an `instanceof Response` there —
+ * and a function that returns a fetch's answer as is must still work.
+ */
+function isResponse(value: unknown): value is Response {
+  if (value instanceof Response) return true;
+  const candidate = value as Partial<Response> | null;
+  return typeof candidate === "object" && candidate !== null && typeof candidate.status === "number" && typeof candidate.headers?.get === "function" && "body" in candidate;
 }
 
 /** Workers pass an execution context with waitUntil; reading it elsewhere throws. */

@@ -7,9 +7,10 @@ import type { BindingClient } from "../blocks/bindings.ts";
 import type { LockClient } from "../blocks/lock.ts";
 import type { StateClient } from "../blocks/state.ts";
 import { ErrorCodes, InvalidRequestError } from "../errors.ts";
-import type { HttpContext, PublishOptions } from "./context.ts";
+import type { HttpContext, InvokeOptions, PublishOptions } from "./context.ts";
 import type { Logger } from "./logger.ts";
 import type { Runtime } from "./runtime.ts";
+import { invokeService, parseInvocationRoute } from "./service-invocation.ts";
 import { continueTrace, type TraceContext } from "./trace.ts";
 
 export interface ContextOptions {
@@ -91,6 +92,27 @@ export class InvocationContext implements HttpContext {
     };
   }
 
+  async invoke(appId: string, route: string, body?: unknown, options: InvokeOptions = {}): Promise<Response> {
+    const { method, path, query } = parseInvocationRoute(route);
+    const params = new URLSearchParams(query);
+    for (const [name, value] of new URLSearchParams(options.query ?? {})) params.append(name, value);
+    const headers = new Headers(options.headers);
+    const encoded = encodeInvocationBody(body);
+    if (encoded.contentType && !headers.has("content-type")) headers.set("content-type", encoded.contentType);
+    return invokeService(this.#runtime, {
+      appId,
+      method,
+      path,
+      // The route's own query goes as written; parameters from options are encoded onto it.
+      query: options.query ? params.toString() : query,
+      headers,
+      body: encoded.body,
+      trace: this.trace,
+      waitUntil: (promise) => this.waitUntil(promise),
+      signal: options.signal,
+    });
+  }
+
   waitUntil(promise: Promise<unknown>): void {
     if (this.#options.waitUntil) this.#options.waitUntil(promise);
     else promise.catch((error) => this.log.error("waitUntil task failed", { error }));
@@ -98,3 +120,22 @@ export class InvocationContext implements HttpContext {
 }
 
 const noParams: Readonly<Record<string, string>> = Object.freeze({});
+
+/** `ctx.invoke`'s body as fetch sends it, with the content type a JSON or bytes body implies. */
+function encodeInvocationBody(body: unknown): { body: RequestInit["body"]; contentType?: string } {
+  if (body === undefined || body === null) return { body: null };
+  if (typeof body === "string") return { body };
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return { body: body as RequestInit["body"], contentType: "application/octet-stream" };
+  // fetch knows these and sets their content types itself (a Blob's type, a form's boundary).
+  if (body instanceof Blob || body instanceof FormData || body instanceof URLSearchParams || body instanceof ReadableStream) {
+    return { body };
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(body);
+  } catch (cause) {
+    throw new InvalidRequestError(`invoke: the body cannot be sent as JSON (${(cause as Error).message})`, { cause });
+  }
+  if (json === undefined) throw new InvalidRequestError(`invoke: a ${typeof body} cannot be sent as a body; pass a string, bytes or a JSON value`);
+  return { body: json, contentType: "application/json" };
+}

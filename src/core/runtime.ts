@@ -5,6 +5,7 @@
  */
 import type { OutputBindingComponent, InputBindingComponent } from "../blocks/bindings.ts";
 import { createLockClient, type LockClient } from "../blocks/lock.ts";
+import type { NameResolutionComponent } from "../blocks/nameresolution.ts";
 import type { PubSubComponent } from "../blocks/pubsub.ts";
 import type { SecretStoreComponent } from "../blocks/secrets.ts";
 import { createStateClient, type StateClient } from "../blocks/state.ts";
@@ -12,13 +13,15 @@ import { parseTopicScopes, type TopicScopeMetadata, type TopicScopes } from "../
 import type { CatalogEntry } from "../components/catalog.ts";
 import type { Block, BlockComponents } from "../components/types.ts";
 import { ComponentMetadata } from "../config/metadata.ts";
-import type { ComponentSpec } from "../config/types.ts";
+import type { ComponentSpec, ResiliencySpec } from "../config/types.ts";
 import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, ForbiddenError, InvalidRequestError, MechaError } from "../errors.ts";
 import { encodeEnvelope, encodeRaw, cloudEventContentType, defaultContentType } from "./cloudevent.ts";
 import type { PublishOptions } from "./context.ts";
 import { InvocationContext, type ContextOptions } from "./invocation-context.ts";
 import type { Logger } from "./logger.ts";
 import { silentLogger } from "./logger.ts";
+import { createResiliency, withOutboundPolicy, type Resiliency } from "./resiliency.ts";
+import type { LocalFetch } from "./service-invocation.ts";
 import { continueTrace } from "./trace.ts";
 
 export interface RuntimeOptions {
@@ -32,12 +35,19 @@ export interface RuntimeOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** The platform's binding objects (Workers `env`), handed to components. */
   bindings?: Readonly<Record<string, unknown>>;
+  /** Dapr Resiliency documents (all of them: those scoped to other apps are ignored). */
+  resiliencies?: readonly ResiliencySpec[];
 }
 
 
 export class Runtime {
   readonly appId: string;
   readonly logger: Logger;
+  /**
+   * The app's resiliency policies. Component calls get their outbound policies here; the delivery
+   * pipeline and service invocation take theirs with `forComponent(…, "inbound")` and `forApp`.
+   */
+  readonly resiliency: Resiliency;
   readonly #specs: ReadonlyMap<string, ComponentSpec>;
   readonly #catalog: Readonly<Record<string, CatalogEntry>>;
   readonly #baseDir: string;
@@ -50,6 +60,11 @@ export class Runtime {
   readonly #lockClients = new Map<string, Promise<LockClient>>();
   /** Each pub/sub's topic scoping (Dapr's publishingScopes, subscriptionScopes, allowedTopics, protectedTopics). */
   readonly #topicScopes = new Map<string, TopicScopes>();
+  /**
+   * How a service invocation of this app's own id reaches its HTTP functions in-process. createApp
+   * sets it once the Hono app exists (the app is made after the Runtime); unset, such a call fails.
+   */
+  localFetch: LocalFetch | undefined;
 
   constructor(options: RuntimeOptions) {
     this.appId = options.appId;
@@ -58,6 +73,7 @@ export class Runtime {
     this.#baseDir = options.baseDir;
     this.#env = options.env ?? (globalThis.process?.env as Record<string, string | undefined>) ?? {};
     this.#bindings = options.bindings;
+    this.resiliency = createResiliency({ appId: options.appId, specs: options.resiliencies, logger: this.logger });
     const specs = new Map<string, ComponentSpec>();
     for (const spec of options.components) {
       if (specs.has(spec.name)) {
@@ -116,6 +132,7 @@ export class Runtime {
    * Factories do no network I/O; only `secretKeyRef`s are read from their secret stores.
    */
   async validate(): Promise<void> {
+    await this.resiliency.validate();
     for (const spec of this.#specs.values()) await this.#instance(spec.name, this.#catalog[spec.type]!.block);
   }
 
@@ -165,6 +182,11 @@ export class Runtime {
 
   secretStore(name: string): Promise<SecretStoreComponent> {
     return this.#instance(name, "secretstores");
+  }
+
+  /** A name-resolution component (service invocation); created on first use. */
+  nameResolution(name: string): Promise<NameResolutionComponent> {
+    return this.#instance(name, "nameresolution");
   }
 
   /** The client of a lock store, with its `keyPrefix`; the component is created on first use. */
@@ -275,8 +297,9 @@ export class Runtime {
   async #create(spec: ComponentSpec): Promise<BlockComponents[Block]> {
     const values = await this.#resolveMetadata(spec);
     const referenced = new Set(spec.metadata.filter((m) => m.secretKeyRef || m.envRef !== undefined).map((m) => m.name));
-    const module = await this.#catalog[spec.type]!.load();
-    return module.create({
+    const entry = this.#catalog[spec.type]!;
+    const module = await entry.load();
+    const component = module.create({
       name: spec.name,
       appId: this.appId,
       baseDir: this.#baseDir,
@@ -285,6 +308,7 @@ export class Runtime {
       env: this.#env,
       bindings: this.#bindings,
     });
+    return withOutboundPolicy(component, entry.block, this.resiliency.forComponent(spec.name, entry.block, "outbound"));
   }
 
   /** Replaces `envRef` and `secretKeyRef` entries with their values. */
@@ -334,6 +358,7 @@ const blockNoun: Record<Block, string> = {
   bindings: "binding",
   secretstores: "secret store",
   lock: "lock store",
+  nameresolution: "name resolution",
 };
 
 function resolvedValue(

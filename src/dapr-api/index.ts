@@ -17,6 +17,7 @@ import { mountBindingRoutes } from "./binding-routes.ts";
 import { createComponentLookup } from "./component-lookup.ts";
 import type { ApiDeps } from "./context.ts";
 import { DaprApiError, DaprErrorCodes, toDaprApiError } from "./errors.ts";
+import { mountInvokeRoutes } from "./invoke-routes.ts";
 import { mountLockRoutes } from "./lock-routes.ts";
 import { mountMetadataRoutes } from "./metadata-routes.ts";
 import { mountPubSubRoutes } from "./pubsub-routes.ts";
@@ -47,6 +48,7 @@ export function createDaprApi(app: App, options: DaprApiOptions = {}): Hono {
     }),
   );
   const deps: ApiDeps = { runtime: app.runtime, components: createComponentLookup(app.runtime) };
+  mountInvokeRoutes(api, deps);
   mountStateRoutes(api, deps);
   mountPubSubRoutes(api, deps);
   mountBindingRoutes(api, deps);

@@ -46,6 +46,7 @@ const path = fc.oneof(
   name.map((b) => `/v1.0/bindings/${encodeURIComponent(b)}`),
   fc.tuple(name, encoded(segment)).map(([s, k]) => `/v1.0/secrets/${encodeURIComponent(s)}/${k}`),
   fc.tuple(fc.constantFrom("lock", "unlock"), name).map(([op, s]) => `/v1.0-alpha1/${op}/${encodeURIComponent(s)}`),
+  fc.tuple(fc.oneof(fc.constant("api-test"), name), fc.array(encoded(segment), { maxLength: 3 })).map(([id, rest]) => `/v1.0/invoke/${encodeURIComponent(id)}/method/${rest.join("/")}`),
   fc.constantFrom("/v1.0/metadata", "/v1.0/healthz", "/v1.0/healthz/outbound", "/v1.0/metadata/attr", "/", "/v1.0", "/v1.0/"),
   fc.array(encoded(segment), { maxLength: 5 }).map((parts) => `/${parts.join("/")}`),
 );
@@ -101,6 +102,7 @@ const request = fc.record({
   query,
   contentType: fc.option(fc.constantFrom("application/json", "text/plain", "application/cloudevents+json", "application/octet-stream", "application/xml", "nonsense", "application/json; charset=utf-8")),
   ifMatch: fc.option(fc.string({ maxLength: 6 }).map((s) => s.replace(/[^\x20-\x7e]/g, ""))),
+  daprAppId: fc.option(fc.oneof(fc.constantFrom("api-test", "elsewhere"), fc.string({ maxLength: 6 }).map((v) => v.replace(/[^\x21-\x7e]/g, "")))),
   traceparent: fc.option(fc.constantFrom("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "garbage", "00-00000000000000000000000000000000-0000000000000000-00")),
   body: fc.option(body),
 });
@@ -118,6 +120,7 @@ describe("the Dapr API under random and malformed requests", () => {
         if (r.contentType) headers["content-type"] = r.contentType;
         if (r.ifMatch !== null) headers["if-match"] = r.ifMatch;
         if (r.traceparent) headers["traceparent"] = r.traceparent;
+        if (r.daprAppId) headers["dapr-app-id"] = r.daprAppId;
         const withBody = r.body !== null && r.method !== "GET" && r.method !== "HEAD";
         const response = await fetch(url, { method: r.method, headers, ...(withBody ? { body: r.body as RequestInit["body"] } : {}) });
         const text = await response.text();

@@ -23,7 +23,7 @@ export async function startDaprApiHost(request: {
   options?: Partial<NodeHostOptions>;
 }): Promise<DaprApiHost> {
   const dir = createAppDir("mecha-dapr-api", request.files);
-  mkdirSync(join(dir, "functions"), { recursive: true });
+  for (const folder of ["functions", "components"]) mkdirSync(join(dir, folder), { recursive: true });
   const host = await startNodeHost({
     baseDir: dir,
     resources: "components",

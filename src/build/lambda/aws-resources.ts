@@ -17,6 +17,7 @@ import { ComponentConfigError, FunctionDefinitionError } from "../../errors.ts";
 import { buildTimeMetadata } from "../build-metadata.ts";
 import { componentFiles } from "../component-files.ts";
 import type { LoadedApp } from "../load-app.ts";
+import { embeddedResiliencies } from "../resiliencies.ts";
 import { eventBridgeSchedule, ScheduleConversionError } from "./schedule-expression.ts";
 
 /** The component types that need AWS resources of their own. */
@@ -154,7 +155,7 @@ export function deriveLambdaResources(loaded: LoadedApp, env: Readonly<Record<st
     buckets,
     routes,
     secrets: deriveSecretAccess(components, env),
-    resources: { components, subscriptions },
+    resources: { components, subscriptions, ...embeddedResiliencies(loaded) },
     componentTypes: [...new Set(components.map((c) => c.type))].sort(),
     handler: {
       queues: Object.fromEntries(queues.map((q) => [q.queue, q.subscription])),

@@ -10,6 +10,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Bundle } from "../bundle.ts";
+import { usesCel } from "../cel-usage.ts";
 import { loadBuildApp, type LoadedApp } from "../load-app.ts";
 import { deriveLambdaResources, type LambdaResources } from "./aws-resources.ts";
 import { bundleLambda, lambdaHandlerName } from "./bundle.ts";
@@ -64,7 +65,14 @@ export async function buildLambda(request: LambdaBuildRequest): Promise<LambdaBu
   const templateFile = join(outDir, "template.yaml");
   await writeFile(
     entryFile,
-    lambdaEntrySource({ appId: loaded.app.appId, modules: loaded.modules, resources: aws.resources, componentTypes: aws.componentTypes, handler: aws.handler }),
+    lambdaEntrySource({
+      appId: loaded.app.appId,
+      modules: loaded.modules,
+      resources: aws.resources,
+      componentTypes: aws.componentTypes,
+      handler: aws.handler,
+      usesCel: usesCel(loaded),
+    }),
   );
   await writeFile(resourcesFile, `${JSON.stringify(aws.resources, null, 2)}\n`);
   const bundle = await bundleLambda({

@@ -14,6 +14,8 @@ export interface LambdaEntryRequest {
   resources: Resources;
   componentTypes: readonly string[];
   handler: LambdaResources["handler"];
+  /** Whether the app uses CEL (routing rules, circuit-breaker trips): only then does the bundle carry the CEL engine. */
+  usesCel?: boolean;
 }
 
 /** The entry's TypeScript source; imports are absolute paths, so it can be written anywhere. */
@@ -27,6 +29,7 @@ export function lambdaEntrySource(request: LambdaEntryRequest): string {
     `import type { CatalogEntry } from ${packageSpecifier("src/components/catalog.ts")};`,
     `import type { Resources } from ${packageSpecifier("src/config/types.ts")};`,
     ...modules.imports,
+    ...(request.usesCel ? [`import ${packageSpecifier("src/core/cel-engine.ts")};`] : []),
     "",
     `const resources: Resources = ${JSON.stringify(request.resources, null, 2)};`,
     "",

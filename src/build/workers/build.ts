@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { usesCel } from "../cel-usage.ts";
 import { loadBuildApp, type LoadedApp } from "../load-app.ts";
 import { bundleWorker, type WorkersBundle } from "./bundle.ts";
 import { deriveWorkersResources, type WorkersResources } from "./cloudflare-resources.ts";
@@ -90,6 +91,7 @@ export async function buildWorkers(request: WorkersBuildRequest): Promise<Worker
       resources: cloudflare.resources,
       componentTypes: cloudflare.componentTypes,
       queues: Object.fromEntries(cloudflare.queues.map((q) => [q.queue, q.subscription])),
+      usesCel: usesCel(loaded),
     }),
   );
   await writeFile(resourcesFile, `${JSON.stringify(cloudflare.resources, null, 2)}\n`);

@@ -11,6 +11,7 @@ import { ComponentConfigError, FunctionDefinitionError } from "../../errors.ts";
 import { bindingName, buildTimeMetadata } from "../build-metadata.ts";
 import { componentFiles } from "../component-files.ts";
 import type { LoadedApp } from "../load-app.ts";
+import { embeddedResiliencies } from "../resiliencies.ts";
 import { queueNamesFor, type SubscriptionQueueNames } from "../queue-names.ts";
 
 /** The component types that need Cloudflare resources of their own. */
@@ -117,7 +118,7 @@ export function deriveWorkersResources(loaded: LoadedApp, env: Readonly<Record<s
     queues,
     ...bindings,
     crons: deriveCrons(loaded),
-    resources: { components: compiled, subscriptions },
+    resources: { components: compiled, subscriptions, ...embeddedResiliencies(loaded) },
     componentTypes: [...new Set(components.map((c) => c.type))].sort(),
     warnings,
   };

@@ -17,6 +17,8 @@ export interface WorkersEntryRequest {
   componentTypes: readonly string[];
   /** Queue name → the durable name of the subscription it feeds. */
   queues: Readonly<Record<string, string>>;
+  /** Whether the app uses CEL (routing rules, circuit-breaker trips): only then does the bundle carry the CEL engine. */
+  usesCel?: boolean;
 }
 
 /** The Durable Object class the Worker must export when it uses the Durable Object store. */
@@ -36,6 +38,7 @@ export function workersEntrySource(request: WorkersEntryRequest): string {
     `import type { Resources } from ${packageSpecifier("src/config/types.ts")};`,
     ...modules.imports,
   ];
+  if (request.usesCel) lines.push(`import ${packageSpecifier("src/core/cel-engine.ts")};`);
   if (request.componentTypes.includes(cloudflareTypes.durableObjects)) {
     lines.push(`export { MechaStateObject } from ${packageSpecifier(stateObjectFile)};`);
   }

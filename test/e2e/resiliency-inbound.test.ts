@@ -1,0 +1,131 @@
+/**
+ * Inbound resiliency on the Node host: a pub/sub's `inbound` policies wrap each handler call —
+ * retries run in-process before the message is settled, a timeout cuts a slow handler, and an
+ * open circuit breaker settles messages as RETRY without calling the handler until it half-opens.
+ */
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNodeHost, type NodeHost } from "../../adapters/node/index.ts";
+import type { Settlement } from "../../src/core/delivery.ts";
+import { silentLogger } from "../../src/core/logger.ts";
+import { componentYaml, createAppDir } from "../support/app-fixture.ts";
+import { freshName, waitFor } from "../support/wait.ts";
+
+const repo = resolve(import.meta.dirname, "../..");
+type Probe = { calls: Record<string, number> };
+const probe: Probe = { calls: {} };
+(globalThis as { inboundProbe?: Probe }).inboundProbe = probe;
+
+const functions = `import { subscribe } from ${JSON.stringify(join(repo, "src/index.ts"))};
+const probe = (globalThis as any).inboundProbe as { calls: Record<string, number> };
+const count = (n: string) => (probe.calls[n] = (probe.calls[n] ?? 0) + 1);
+const fast = { initialMs: 20, maxMs: 20 };
+export const flaky = subscribe({ pubsub: "bus", topic: "flaky", backoff: fast }, (e: any) => {
+  if (count(e.data.n) <= 2) throw new Error("not yet");
+});
+export const slow = subscribe({ pubsub: "slowbus", topic: "slow", backoff: fast }, async (e: any) => {
+  if (count(e.data.n) === 1) await new Promise((r) => setTimeout(r, 2_000));
+});
+// A "bad" message fails on its first call only, so that once the breaker closes everything is acked.
+export const fragile = subscribe({ pubsub: "fragile", topic: "fragile", backoff: { initialMs: 150, maxMs: 150 } }, (e: any) => {
+  if (count(e.data.n) === 1 && e.data.bad) throw new Error("bad message");
+});
+`;
+const resiliency = `apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: inbound
+spec:
+  policies:
+    timeouts:
+      quick: 100ms
+    retries:
+      thrice:
+        policy: constant
+        duration: 10ms
+        maxRetries: 3
+    circuitBreakers:
+      guard:
+        maxRequests: 1
+        timeout: 400ms
+        trip: consecutiveFailures >= 2
+  targets:
+    components:
+      bus:
+        inbound:
+          retry: thrice
+      slowbus:
+        inbound:
+          timeout: quick
+      fragile:
+        inbound:
+          circuitBreaker: guard
+`;
+
+let host: NodeHost;
+const settled: Array<{ subscription: string; n: string; attempt: number; settlement: Settlement; at: number }> = [];
+
+beforeAll(async () => {
+  const dir = createAppDir("mecha-resiliency-inbound", {
+    "functions/app.ts": functions,
+    "components/bus.yaml": componentYaml("bus", "pubsub.in-memory"),
+    "components/slowbus.yaml": componentYaml("slowbus", "pubsub.in-memory"),
+    "components/fragile.yaml": componentYaml("fragile", "pubsub.in-memory"),
+    "components/resiliency.yaml": resiliency,
+  });
+  host = await startNodeHost({
+    baseDir: dir,
+    resources: "components",
+    port: 0,
+    logger: silentLogger,
+    appId: "inbound",
+    shutdownTimeoutMs: 500,
+    onSettled: (subscription, message, settlement) =>
+      settled.push({ subscription, n: JSON.parse(new TextDecoder().decode(message.data)).data.n, attempt: message.attempt, settlement, at: Date.now() }),
+  });
+});
+afterAll(() => host?.close());
+
+const settlementsOf = (n: string) => settled.filter((s) => s.n === n);
+
+describe("inbound resiliency policies", () => {
+  it("retries a failing handler in-process, so the first delivery is acked", async () => {
+    const n = freshName("flaky");
+    await host.app.runtime.publish("bus", "flaky", { n });
+    await waitFor(() => settlementsOf(n).length === 1 && settlementsOf(n), { what: "the flaky message to settle" });
+    expect(settlementsOf(n).map((s) => [s.attempt, s.settlement])).toEqual([[1, "acked"]]);
+    expect(probe.calls[n]).toBe(3);
+  });
+
+  it("cuts a handler that outlasts the timeout, settling the delivery as RETRY at once", async () => {
+    const n = freshName("slow");
+    const started = Date.now();
+    await host.app.runtime.publish("slowbus", "slow", { n });
+    await waitFor(() => settlementsOf(n).some((s) => s.settlement === "acked"), { what: "the slow message to be acked on redelivery" });
+    const [first, second] = settlementsOf(n);
+    expect(first).toMatchObject({ attempt: 1, settlement: "retried" });
+    expect(first!.at - started).toBeLessThan(1_500);
+    expect(second).toMatchObject({ attempt: 2, settlement: "acked" });
+  });
+
+  it("opens the breaker after the configured failures, skipping the handler, and closes it after its timeout", async () => {
+    const [bad1, bad2, good] = [freshName("bad"), freshName("bad"), freshName("good")];
+    await host.app.runtime.publish("fragile", "fragile", { n: bad1, bad: true });
+    await waitFor(() => settlementsOf(bad1).length >= 1, { what: "the first bad message" });
+    await host.app.runtime.publish("fragile", "fragile", { n: bad2, bad: true });
+    await waitFor(() => settlementsOf(bad2).length >= 1, { what: "the second bad message" });
+    // Two consecutive failures: the breaker is open. A good message is settled as RETRY unseen.
+    await host.app.runtime.publish("fragile", "fragile", { n: good });
+    await waitFor(() => settlementsOf(good).length >= 1, { what: "the good message's first delivery" });
+    expect(settlementsOf(good)[0]).toMatchObject({ attempt: 1, settlement: "retried" });
+    expect(probe.calls[good]).toBeUndefined();
+    // After the breaker's timeout a trial call goes through, succeeds and closes it.
+    await waitFor(() => [bad1, bad2, good].every((n) => settlementsOf(n).some((s) => s.settlement === "acked")), {
+      timeoutMs: 5_000,
+      what: "every message to be acked once the breaker half-opens and closes",
+    });
+    expect(probe.calls[good]).toBe(1);
+    // While it was open, redeliveries were refused without a call: each bad message ran twice in all.
+    expect([probe.calls[bad1], probe.calls[bad2]]).toEqual([2, 2]);
+  });
+});
