@@ -23,7 +23,7 @@ export type {
   DeliveryOutcome,
   HttpMethod,
 } from "./functions.ts";
-export type { Context, HttpContext, PublishOptions } from "./core/context.ts";
+export type { Context, HttpContext, InvokeOptions, PublishOptions } from "./core/context.ts";
 export type { TopicEvent } from "./core/cloudevent.ts";
 export type { TraceContext } from "./core/trace.ts";
 export type { Logger, LogFields } from "./core/logger.ts";
@@ -50,5 +50,9 @@ export {
   ComponentConfigError,
   ComponentNotFoundError,
   FunctionDefinitionError,
+  NotFoundError,
+  ForbiddenError,
+  CircuitOpenError,
+  ResiliencyTimeoutError,
   type ErrorCode,
 } from "./errors.ts";

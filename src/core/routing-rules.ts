@@ -36,6 +36,8 @@ export interface Route<Handler> {
   match?: RouteMatch;
   handler: Handler;
   origin?: RouteOrigin;
+  /** Where a Subscription document's rule delivers (its `path`), for the metadata API. */
+  path?: string;
 }
 
 /** A subscription's rules and default handler. */

@@ -42,6 +42,7 @@ export function planForSubscriptionSpec(appId: string, spec: SubscriptionSpec, a
     rawPayload: spec.rawPayload,
     routes: spec.rules?.map((rule, i) => ({
       match: rule.match,
+      path: rule.path,
       handler: deliverTo(app, rule.path),
       origin: { subscription: spec.name, field: `spec.routes.rules[${i}].match`, file: spec.file },
     })),

@@ -28,12 +28,17 @@ export function mountMetadataRoutes(api: Hono, deps: ApiDeps, app: App, options:
         .filter((component) => !implicit.has(component.name))
         .map(async ({ name, type, version, block }) => ({ name, type, version, capabilities: await capabilities(deps, name, block) })),
     );
-    const subscriptions = app.subscriptions.map((plan) => ({
-      pubsubname: plan.pubsub,
-      topic: plan.topic,
-      deadLetterTopic: plan.deadLetterTopic ?? "",
-      type: programmatic.has(plan.name) ? "PROGRAMMATIC" : "DECLARATIVE",
-    }));
+    const subscriptions = app.subscriptions.map((plan) => {
+      // Rules written in CEL, as Dapr lists them; a code rule's function has no text to show.
+      const rules = (plan.routes ?? []).flatMap((route) => (typeof route.match === "string" ? [{ match: route.match, ...(route.path ? { path: route.path } : {}) }] : []));
+      return {
+        pubsubname: plan.pubsub,
+        topic: plan.topic,
+        ...(rules.length ? { rules } : {}),
+        deadLetterTopic: plan.deadLetterTopic ?? "",
+        type: programmatic.has(plan.name) ? "PROGRAMMATIC" : "DECLARATIVE",
+      };
+    });
     return c.json({
       id: app.appId,
       runtimeVersion: options.runtimeVersion,
