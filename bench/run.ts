@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: every benchmark beside its baseline in the same run, with ratios.
  * Options: --quick (short runs, for a smoke check), --rounds N, --duration S, --connections N.
- * --duration and --connections are the HTTP bench's; --rounds applies to the HTTP, pub/sub and
- * state parts.
+ * --duration and --connections are the HTTP bench's; --rounds applies to the HTTP, pub/sub,
+ * state and sidecar parts. Only the sidecar part: `node --import tsx bench/sidecar/run.ts`.
  */
 import { parseArgs } from "node:util";
 import { benchBrokers, formatBrokers } from "./brokers/index.ts";
 import { benchHttpState, formatHttpState } from "./http-state/index.ts";
 import { benchLambda, formatLambda } from "./lambda/index.ts";
+import { benchSidecar, formatSidecar } from "./sidecar/index.ts";
 import { benchStateClients, formatStateClients } from "./state-clients/index.ts";
 import { benchWorkersBundle, formatWorkersBundle } from "./workers-bundle/index.ts";
 
@@ -38,3 +39,6 @@ console.log(formatBrokers(await benchBrokers({ rounds, messages: values.quick ? 
 
 console.log("\nState: get + set through mecha's state client beside the raw client of the same store");
 console.log(formatStateClients(await benchStateClients({ rounds, durationS: values.quick ? 1 : 3, concurrency: 16, keys: 100 })));
+
+console.log("\nSidecar: the same function doing state get + set in-process through ctx.state, and through Dapr's HTTP API over loopback");
+console.log(formatSidecar(await benchSidecar({ rounds, durationS: values.quick ? 1 : 4, concurrency: 16, keys: 100 })));
