@@ -5,10 +5,9 @@
  * one. A rule that throws or fails to evaluate counts as no match.
  *
  * CEL is compiled by @marcbachmann/cel-js, loaded on first use, so an app without CEL rules never
- * loads it. The core never names the package in an import: whoever knows the platform hands the
- * engine over with {@link provideCelEngine} — on Node, the config loader (which only Node and
- * builds run); in a bundle, its entry, only when the app has CEL rules — so a bundle of an app
- * without CEL rules does not carry it.
+ * loads it. The core never names the package in an import: the engine is handed over through
+ * src/core/cel.ts — on Node by the config loader (which only Node and builds run); in a bundle by
+ * its entry, only when the app uses CEL — so a bundle of an app without CEL does not carry it.
  */
 import type { Environment } from "@marcbachmann/cel-js";
 import { ComponentConfigError, ErrorCodes, FunctionDefinitionError, MechaError } from "../errors.ts";
