@@ -17,6 +17,7 @@ import { createConsoleLogger, type Logger } from "../../src/core/logger.ts";
 import type { InboundMessage } from "../../src/blocks/pubsub.ts";
 import { loadFunctionModules } from "./discover.ts";
 import { BackgroundTasks } from "./background-tasks.ts";
+import { runTrigger } from "../../src/core/triggers.ts";
 
 export interface NodeHostOptions {
   appId?: string;
@@ -118,11 +119,13 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
     }
     for (const { id, definition } of app.registry.crons) {
       const schedule = await app.runtime.inputBinding(cronComponentName(id));
-      inputs.push(await schedule.start(() => runTrigger(app, id, (ctx) => definition.handler(ctx))));
+      inputs.push(await schedule.start(async () => void (await runTrigger(app, { id, run: (ctx) => definition.handler(ctx) }))));
     }
     for (const { id, definition } of app.registry.bindings) {
       const input = await app.runtime.inputBinding(definition.binding);
-      inputs.push(await input.start((event) => runTrigger(app, id, (ctx) => definition.handler(event, ctx))));
+      inputs.push(
+        await input.start(async (event) => void (await runTrigger(app, { id, binding: definition.binding, run: (ctx) => definition.handler(event, ctx) }))),
+      );
     }
     server = createAdaptorServer({ fetch: app.http.fetch, hostname: options.hostname ?? "127.0.0.1" });
     const port = await listen(server, options.port ?? 3000, options.hostname ?? "127.0.0.1");
@@ -143,16 +146,6 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
   } catch (error) {
     await close();
     throw error;
-  }
-}
-
-/** Runs a cron or input-binding trigger with its own context; a failure is logged, not thrown. */
-async function runTrigger(app: App, id: string, run: (ctx: ReturnType<App["runtime"]["createContext"]>) => unknown): Promise<void> {
-  const ctx = app.runtime.createContext();
-  try {
-    await run(ctx);
-  } catch (error) {
-    ctx.log.error(`function ${id} failed`, { error });
   }
 }
 

@@ -15,6 +15,7 @@ import type { CatalogEntry } from "../../src/components/catalog.ts";
 import type { Resources } from "../../src/config/types.ts";
 import { createApp, type App } from "../../src/core/app.ts";
 import { createDeliverer } from "../../src/core/delivery.ts";
+import { runTrigger } from "../../src/core/triggers.ts";
 import { createConsoleLogger, type Logger } from "../../src/core/logger.ts";
 import type { FunctionModule } from "../../src/core/registry.ts";
 import { toInboundMessage } from "./queue-message.ts";
@@ -98,14 +99,9 @@ export function createWorker<Env extends object = Record<string, unknown>>(optio
       const due = app.registry.crons.filter(({ definition }) => definition.schedule === controller.cron);
       if (!due.length) logger.warn(`cron trigger "${controller.cron}" matches no cron function`);
       await Promise.all(
-        due.map(async ({ id, definition }) => {
-          const fnCtx = app.runtime.createContext({ waitUntil: (promise) => ctx.waitUntil(promise) });
-          try {
-            await definition.handler(fnCtx);
-          } catch (error) {
-            fnCtx.log.error(`function ${id} failed`, { error });
-          }
-        }),
+        due.map(({ id, definition }) =>
+          runTrigger(app, { id, waitUntil: (promise) => ctx.waitUntil(promise), run: (fnCtx) => definition.handler(fnCtx) }),
+        ),
       );
     },
   };

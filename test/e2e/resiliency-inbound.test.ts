@@ -129,3 +129,47 @@ describe("inbound resiliency policies", () => {
     expect([probe.calls[bad1], probe.calls[bad2]]).toEqual([2, 2]);
   });
 });
+
+describe("inbound resiliency policies on an input binding", () => {
+  const runs: number[] = [];
+  let ticking: NodeHost;
+  beforeAll(async () => {
+    (globalThis as { tickerRuns?: number[] }).tickerRuns = runs;
+    const dir = createAppDir("mecha-resiliency-binding", {
+      // Each tick's first two runs fail; the policy's in-process retries make the third one succeed.
+      "functions/ticker.ts": `import { binding } from ${JSON.stringify(join(repo, "src/index.ts"))};
+let attempts = 0;
+export const tick = binding("ticker", () => {
+  attempts++;
+  if (attempts % 3 !== 0) throw new Error("not yet");
+  ((globalThis as any).tickerRuns as number[]).push(attempts);
+});
+`,
+      "components/ticker.yaml": componentYaml("ticker", "bindings.cron", { schedule: "@every 1s" }),
+      "components/resiliency.yaml": `apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: ticks
+spec:
+  policies:
+    retries:
+      again:
+        policy: constant
+        duration: 10ms
+        maxRetries: 2
+  targets:
+    components:
+      ticker:
+        inbound:
+          retry: again
+`,
+    });
+    ticking = await startNodeHost({ baseDir: dir, resources: "components", port: 0, logger: silentLogger, appId: "ticks" });
+  });
+  afterAll(() => ticking?.close());
+
+  it("retries a failing binding function in-process, so each trigger ends in a success", async () => {
+    await waitFor(() => runs.length >= 2, { timeoutMs: 5_000, what: "two ticks to succeed" });
+    expect(runs.slice(0, 2)).toEqual([3, 6]);
+  });
+});

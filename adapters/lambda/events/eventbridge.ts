@@ -12,7 +12,7 @@ import type { EventBridgeEvent, ScheduledEvent } from "aws-lambda";
 import type { App } from "../../../src/core/app.ts";
 import type { Logger } from "../../../src/core/logger.ts";
 import { arnResourceName, hasStrings, isObject, isString } from "../guards.ts";
-import { runTrigger } from "../run-trigger.ts";
+import { runTrigger } from "../../../src/core/triggers.ts";
 
 /** The envelope every EventBridge event has (version "0"). */
 export function isEventBridgeEvent(event: unknown): event is EventBridgeEvent<string, unknown> {
@@ -59,5 +59,5 @@ export async function runSchedule({ app, event, schedules, logger }: ScheduleReq
     );
     return;
   }
-  await runTrigger(app, cron.id, (ctx) => cron.definition.handler(ctx));
+  await runTrigger(app, { id: cron.id, run: (ctx) => cron.definition.handler(ctx) });
 }

@@ -16,7 +16,7 @@ import type { App } from "../../../src/core/app.ts";
 import type { Logger } from "../../../src/core/logger.ts";
 import { UndeliveredEventError } from "../errors.ts";
 import { hasStrings, isObject, recordsFrom, type JsonObject } from "../guards.ts";
-import { runTrigger } from "../run-trigger.ts";
+import { runTrigger } from "../../../src/core/triggers.ts";
 
 /** The Dapr type of the S3 binding component, whose `bucket` metadata names its bucket. */
 const s3BindingType = "bindings.aws.s3";
@@ -106,7 +106,7 @@ async function deliverRecord(app: App, record: S3EventRecord, buckets: Readonly<
   const outcomes = await Promise.all(
     functions.map(async ({ id, definition }) => ({
       id,
-      outcome: await runTrigger(app, id, (ctx) => definition.handler({ data: { ...data }, metadata: { ...metadata } }, ctx)),
+      outcome: await runTrigger(app, { id, binding, run: (ctx) => definition.handler({ data: { ...data }, metadata: { ...metadata } }, ctx) }),
     })),
   );
   return outcomes.filter(({ outcome }) => !outcome.ok).map(({ id }) => `bucket "${bucket}" key ${JSON.stringify(key)}: function ${id} failed`);
