@@ -41,7 +41,7 @@ export interface NodeHostOptions {
    * app's components on its own port, as daprd would. Off unless given; `mecha start` turns it on
    * at 3500. The token defaults to `MECHA_API_TOKEN` / `DAPR_API_TOKEN` from the environment.
    */
-  daprApi?: { port?: number; hostname?: string; apiToken?: string };
+  daprApi?: { port?: number; /** Default 127.0.0.1, whatever `hostname` is. */ hostname?: string; apiToken?: string };
 }
 
 export interface NodeHost {
@@ -88,6 +88,9 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
   const close = () =>
     (closing ??= (async () => {
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+      // Work in flight finishes, but no retry starts: a message whose handler still fails stays
+      // unacked and is delivered again (here after a restart, or by another host).
+      app.runtime.resiliency.stop();
       // One deadline for everything: a handler that never returns must not keep the process
       // alive. Past it, unsettled messages stay unacked and are delivered again elsewhere.
       const finished = Promise.allSettled([
@@ -131,9 +134,14 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
     const port = await listen(server, options.port ?? 3000, options.hostname ?? "127.0.0.1");
     const url = `http://${options.hostname ?? "127.0.0.1"}:${port}`;
     if (!options.daprApi) return { app, url, port, close };
-    const apiHostname = options.daprApi.hostname ?? options.hostname ?? "127.0.0.1";
+    // The API reads secrets and writes state for whoever calls it: loopback only, unless asked.
+    const apiHostname = options.daprApi.hostname ?? "127.0.0.1";
+    const apiToken = options.daprApi.apiToken ?? apiTokenFromEnv(process.env);
+    if (!apiToken && !isLoopback(apiHostname)) {
+      logger.warn(`Dapr's HTTP API listens on ${apiHostname} without an API token: anyone who reaches it can read secrets and write state; set MECHA_API_TOKEN`);
+    }
     const api = createDaprApi(app, {
-      apiToken: options.daprApi.apiToken ?? apiTokenFromEnv(process.env),
+      apiToken,
       bodyLimit: options.bodyLimit,
       appPort: port,
       logger,
@@ -148,6 +156,8 @@ export async function startNodeHost(options: NodeHostOptions = {}): Promise<Node
     throw error;
   }
 }
+
+const isLoopback = (hostname: string) => hostname === "localhost" || hostname === "::1" || hostname.startsWith("127.");
 
 function listen(server: ReturnType<typeof createAdaptorServer>, port: number, hostname: string): Promise<number> {
   return new Promise((resolvePort, reject) => {

@@ -15,6 +15,12 @@ export const hostOptionSpecs = {
     description: "port of Dapr's HTTP API for the app's components; 0 picks a free one",
     defaultValue: defaults.daprHttpPort,
   },
+  "dapr-host": {
+    type: "string",
+    placeholder: "host",
+    description: "interface for Dapr's HTTP API; only loopback unless given (set MECHA_API_TOKEN before exposing it)",
+    defaultValue: defaults.host,
+  },
   "no-dapr-api": { type: "boolean", description: "do not serve Dapr's HTTP API" },
   json: { ...sharedOptions.json, description: "JSON-lines logs and a one-line JSON summary" },
   help: sharedOptions.help,
@@ -30,6 +36,8 @@ export interface HostOptions {
   json: boolean;
   /** Dapr's HTTP API port, or `false` when it is off. */
   daprHttpPort: number | false;
+  /** The interface Dapr's HTTP API listens on: loopback unless asked, whatever `host` is. */
+  daprHost: string;
 }
 
 export function readHostOptions(values: ParsedValues<typeof hostOptionSpecs>): HostOptions {
@@ -42,6 +50,7 @@ export function readHostOptions(values: ParsedValues<typeof hostOptionSpecs>): H
     logLevel: parseLogLevel(values["log-level"]),
     json: values.json ?? false,
     daprHttpPort: values["no-dapr-api"] ? false : parsePort(values["dapr-http-port"], defaults.daprHttpPort, "--dapr-http-port"),
+    daprHost: values["dapr-host"] ?? defaults.host,
   };
 }
 
@@ -55,7 +64,7 @@ export function toStartArguments(options: HostOptions): string[] {
     "--host", options.host,
     "--app-id", options.appId,
     "--log-level", options.logLevel,
-    ...(options.daprHttpPort === false ? ["--no-dapr-api"] : ["--dapr-http-port", String(options.daprHttpPort)]),
+    ...(options.daprHttpPort === false ? ["--no-dapr-api"] : ["--dapr-http-port", String(options.daprHttpPort), "--dapr-host", options.daprHost]),
     ...(options.json ? ["--json"] : []),
   ];
 }

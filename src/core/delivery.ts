@@ -18,7 +18,9 @@ export const Outcomes = { success: "success", retry: "retry", drop: "drop" } as 
 
 /** No routing rule matched and there is no default handler: acked, or dead-lettered when configured. */
 const unmatched = "unmatched";
-type HandlerOutcome = DeliveryOutcome | typeof unmatched;
+/** The app stopped while the handler was being retried: the message is left for redelivery. */
+const abandoned = "abandoned";
+type HandlerOutcome = DeliveryOutcome | typeof unmatched | typeof abandoned;
 
 /** One routing rule of a plan: a function of the event or a CEL expression, and its handler. */
 export type DeliveryRoute = Route<SubscriptionHandler<any>>;
@@ -75,6 +77,10 @@ export function createDeliverer(
 
   return async (message) => {
     const outcome = await runHandler(runtime, plan, message, log, inbound);
+    if (outcome === abandoned) {
+      log.info("stopping: message left unsettled, for redelivery", { messageId: message.id });
+      return;
+    }
     let settlement: Settlement;
     try {
       settlement = await settle(runtime, plan, message, outcome, maxRetries, log);
@@ -123,6 +129,8 @@ async function runHandler(
       return outcome;
     });
   } catch (error) {
+    // Stopping: leave the message unsettled, for redelivery, rather than settle it on a closing component.
+    if (runtime.resiliency.stopped) return abandoned;
     log.warn("handler did not succeed under the subscription's resiliency policies; message will be retried", { messageId: message.id, attempt: message.attempt, error });
     return Outcomes.retry;
   }
@@ -165,7 +173,7 @@ async function settle(
   runtime: Runtime,
   plan: DeliveryPlan,
   message: InboundMessage,
-  outcome: HandlerOutcome,
+  outcome: Exclude<HandlerOutcome, typeof abandoned>,
   maxRetries: number,
   log: Logger,
 ): Promise<Settlement> {
@@ -210,7 +218,7 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}): num
   return Math.max(0, Math.round(Math.min(max, base + jitter)));
 }
 
-const deadLetterReasons: Record<Exclude<HandlerOutcome, "success">, string> = {
+const deadLetterReasons: Record<Exclude<HandlerOutcome, "success" | typeof abandoned>, string> = {
   drop: "dropped",
   retry: "retries-exhausted",
   unmatched: "no-matching-route",

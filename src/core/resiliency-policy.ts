@@ -25,6 +25,11 @@ export interface ExecuteOptions {
   retryable?(error: unknown): boolean;
   /** Whether this failure counts toward opening the circuit breaker. */
   countsAsFailure?(error: unknown): boolean;
+  /**
+   * The caller's signal: once it aborts, no further attempt starts, the wait between attempts ends,
+   * the failure does not count toward the breaker, and the call rejects with what the attempt threw.
+   */
+  signal?: AbortSignal;
 }
 
 /** Runs calls under a target's policies. */
@@ -57,6 +62,8 @@ export const passThrough: ResiliencyExecutor = Object.freeze({
 /** What building policies needs, loaded once per Resiliency. */
 export interface PolicyTools {
   cockatiel: typeof Cockatiel;
+  /** Aborts when the app stops: retries end, so shutdown is not held up by a retry loop. */
+  stopped: AbortSignal;
   /** Parsed `trip` expressions, by their text. */
   trips: ReadonlyMap<string, TripFunction>;
   logger: Logger;
@@ -79,11 +86,12 @@ export class PolicyExecutor implements ResiliencyExecutor {
     this.#defaults = defaults;
   }
 
-  execute<T>(fn: (signal: AbortSignal) => Promise<T>, options: ExecuteOptions = this.#defaults): Promise<T> {
+  execute<T>(fn: (signal: AbortSignal) => Promise<T>, options?: ExecuteOptions): Promise<T> {
+    const merged = options ? { ...this.#defaults, ...options } : this.#defaults;
     const run = this.#run;
-    if (run) return run(fn, options);
+    if (run) return run(fn, merged);
     this.#building ??= this.#tools().then((tools) => (this.#run = buildRunner(this.policies, tools)));
-    return this.#building.then((built) => built(fn, options));
+    return this.#building.then((built) => built(fn, merged));
   }
 }
 
@@ -103,7 +111,16 @@ function buildRunner(policies: ResolvedPolicies, tools: PolicyTools): Runner {
   if (policies.circuitBreaker) run = breakerLayer(policies, policies.circuitBreaker, tools, run);
   if (policies.retry) run = retryLayer(policies.retry.spec, tools.cockatiel, run);
   const outer = run;
-  return (fn, options) => outer(fn, options).catch((error: unknown) => Promise.reject(error instanceof Settled ? error.error : error));
+  const { stopped } = tools;
+  return (fn, options) => {
+    const signal = options.signal ? AbortSignal.any([options.signal, stopped]) : stopped;
+    return outer(fn, { ...options, signal }).catch((error: unknown) => {
+      if (error instanceof Settled) return Promise.reject(error.error);
+      // A wait between attempts that the signal ended: the call ends with the signal's reason.
+      if (signal.aborted && error instanceof tools.cockatiel.TaskCancelledError) return Promise.reject(signal.reason);
+      return Promise.reject(error);
+    });
+  };
 }
 
 /** One attempt, cut by the timeout if there is one, its failure classified for the outer layers. */
@@ -112,9 +129,15 @@ function attemptLayer(policies: ResolvedPolicies, c: typeof Cockatiel): Runner {
   // Aggressive: like Dapr, the caller gets the timeout at once, even if the call ignores its signal.
   const timeout = limit ? c.timeout(limit.ms, { strategy: c.TimeoutStrategy.Aggressive, abortOnReturn: false }) : undefined;
   return async (fn, options) => {
+    const { signal } = options;
+    // A call the caller gave up on (or an app that is stopping) is not attempted again, and its
+    // failure says nothing about the target's health.
+    if (signal?.aborted) throw new Settled(signal.reason, false);
     try {
-      return timeout ? await timeout.execute(({ signal }) => fn(signal)) : await fn(neverAborted());
+      return timeout ? await timeout.execute(({ signal: cut }) => fn(cut), signal) : await fn(signal ?? neverAborted());
     } catch (raw) {
+      // The caller's abort (or the app stopping) ends the call with its reason, as fetch does.
+      if (signal?.aborted) throw new Settled(signal.reason ?? raw, false);
       const error = limit && raw instanceof c.TaskCancelledError ? new ResiliencyTimeoutError(target, limit.name, limit.ms) : raw;
       const counts = options.countsAsFailure?.(error) ?? true;
       if (!counts || !(options.retryable?.(error) ?? true)) throw new Settled(error, counts);
@@ -154,7 +177,7 @@ function retryLayer(spec: RetryPolicySpec, c: typeof Cockatiel, inner: Runner): 
     maxAttempts: spec.maxRetries < 0 ? Infinity : spec.maxRetries,
     backoff: spec.policy === "constant" ? new c.ConstantBackoff(spec.durationMs) : exponentialBackoff(spec, c),
   });
-  return (fn, options) => retry.execute(() => inner(fn, options));
+  return (fn, options) => retry.execute(() => inner(fn, options), options.signal);
 }
 
 /** Dapr's exponential back-off (cenkalti/backoff defaults): from 500 ms, ×1.5, ±50 % jitter, at most 15 min in all. */

@@ -53,6 +53,14 @@ export interface Resiliency {
    * @throws ComponentConfigError naming the file, the resiliency and the `trip` field
    */
   validate(): Promise<void>;
+  /** True once {@link stop} was called. */
+  readonly stopped: boolean;
+  /**
+   * The app is stopping: no further attempt starts and waits between attempts end, so a retry loop
+   * (Dapr's default `maxRetries: -1` retries forever) never holds up shutdown. A call in flight ends
+   * with the failure it has; a subscription's message then stays unacked, for redelivery.
+   */
+  stop(): void;
 }
 
 /** Dapr's component type names in default policy names (`Default<Type>ComponentOutbound…`). */
@@ -79,8 +87,11 @@ export function createResiliency(options: ResiliencyOptions): Resiliency {
   const logger = options.logger ?? silentLogger;
   const executors = new Map<string, ResiliencyExecutor>();
   let tools: Promise<PolicyTools> | undefined;
+  // Made on first use: workerd refuses a Worker that creates an AbortController while it loads.
+  let stopping: AbortController | undefined;
+  const stopped = () => (stopping ??= new AbortController()).signal;
   const loadTools = () =>
-    (tools ??= Promise.all([import("cockatiel"), validateResiliencies(specs)]).then(([cockatiel, trips]) => ({ cockatiel, trips, logger })));
+    (tools ??= Promise.all([import("cockatiel"), validateResiliencies(specs)]).then(([cockatiel, trips]) => ({ cockatiel, trips, logger, stopped: stopped() })));
 
   const executor = (key: string, resolve: () => ResolvedPolicies | undefined, defaults?: (p: ResolvedPolicies) => ExecuteOptions): ResiliencyExecutor => {
     let found = executors.get(key);
@@ -116,6 +127,13 @@ export function createResiliency(options: ResiliencyOptions): Resiliency {
     },
     async validate() {
       if (active) await loadTools();
+    },
+    get stopped() {
+      return stopping?.signal.aborted ?? false;
+    },
+    stop() {
+      stopped();
+      stopping!.abort(new Error("the app is stopping"));
     },
   };
 }

@@ -218,12 +218,7 @@ export class Runtime {
     if (typeof topic !== "string" || !topic) {
       throw new InvalidRequestError(`topic must be a non-empty string`, { component: pubsub });
     }
-    const forbiddenBy = this.#topicScopes.get(pubsub)?.forbiddenBy(this.appId, topic, "publish");
-    if (forbiddenBy) {
-      throw new ForbiddenError(ErrorCodes.pubsubForbidden, `topic ${topic} is not allowed for app id ${this.appId} (${forbiddenBy} of pub/sub "${pubsub}")`, {
-        component: pubsub,
-      });
-    }
+    this.assertMayPublish(pubsub, topic);
     const component = await this.pubsub(pubsub);
     const raw = options.rawPayload ?? options.metadata?.["rawPayload"] === "true";
     const bytes = raw
@@ -245,6 +240,16 @@ export class Runtime {
     }
   }
 
+  /** Throws ForbiddenError (ERR_PUBSUB_FORBIDDEN) when the pub/sub's topic scoping does not let this app publish to the topic. */
+  assertMayPublish(pubsub: string, topic: string): void {
+    const forbiddenBy = this.#topicScopes.get(pubsub)?.forbiddenBy(this.appId, topic, "publish");
+    if (forbiddenBy) {
+      throw new ForbiddenError(ErrorCodes.pubsubForbidden, `topic ${topic} is not allowed for app id ${this.appId} (${forbiddenBy} of pub/sub "${pubsub}")`, {
+        component: pubsub,
+      });
+    }
+  }
+
   /**
    * Which metadata field of the pub/sub's topic scoping forbids this app to subscribe to the
    * topic, if one does (checked at startup, so a forbidden subscription never starts).
@@ -261,6 +266,7 @@ export class Runtime {
 
   /** Closes every component that was created. */
   async close(): Promise<void> {
+    this.resiliency.stop();
     const instances = [...this.#instances.values()];
     this.#instances.clear();
     this.#stateClients.clear();

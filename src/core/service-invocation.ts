@@ -49,24 +49,33 @@ export async function invokeService(runtime: Runtime, request: ServiceInvocation
   const policies = runtime.resiliency.forApp(appId);
   if (!policies.active) return send(outgoing);
   // Under the app's resiliency policies each attempt sends a copy of the request (a streamed body is
-  // kept for the retries), can be cut by a timeout, and an answer of 500 or more counts as a failure:
-  // it is retried (as far as the retry policy's `matching` allows) and trips the breaker. When the
-  // retries run out, the callee's last answer is returned, as it would have been without policies.
+  // kept for the retries) and can be cut by a timeout. As in daprd, an answer outside 200–399 is a
+  // failure: it is retried (as far as the retry policy's `matching` allows) and counts toward the
+  // breaker. When the retries run out, the callee's last answer is returned, as it would have been
+  // without policies. A call the caller aborts is not attempted again.
+  let previous: Response | undefined;
   try {
-    return await policies.execute((signal) => {
-      const attempt = new Request(outgoing.clone(), { signal: request.signal ? AbortSignal.any([signal, request.signal]) : signal, duplex: "half" } as RequestInit);
-      return send(attempt).then((response) => {
-        if (response.status >= 500) throw new FailedAnswer(response);
+    return await policies.execute(
+      async (signal) => {
+        // A failed answer that is retried is never read: release its connection.
+        await previous?.body?.cancel().catch(() => {});
+        const attempt = new Request(outgoing.clone(), { signal: request.signal ? AbortSignal.any([signal, request.signal]) : signal, duplex: "half" } as RequestInit);
+        const response = await send(attempt);
+        if (response.status < 200 || response.status > 399) {
+          previous = response;
+          throw new FailedAnswer(response);
+        }
         return response;
-      });
-    });
+      },
+      request.signal ? { signal: request.signal } : undefined,
+    );
   } catch (error) {
     if (error instanceof FailedAnswer) return error.response;
     throw error;
   }
 }
 
-/** A callee's answer of 500 or more, thrown so that resiliency policies count it as a failure. */
+/** A callee's failed answer (outside 200–399), thrown so that resiliency policies count it as a failure. */
 class FailedAnswer extends Error {
   readonly status: number;
   constructor(readonly response: Response) {

