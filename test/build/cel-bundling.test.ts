@@ -12,6 +12,7 @@ import { buildWorkers } from "../../src/build/workers/build.ts";
 import { ComponentConfigError } from "../../src/errors.ts";
 import { componentYaml, createAppDir } from "../support/app-fixture.ts";
 import { lambdaContext, sqsEvent } from "../lambda/support.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const temporary: string[] = [];
 afterAll(() => {
@@ -94,10 +95,7 @@ describe("the CEL engine in bundles", () => {
   });
 
   it("fails the build on a CEL rule that does not compile, naming the field", async () => {
-    const error = await lambda(app({ "components/bus.yaml": componentYaml("bus", "pubsub.aws.snssqs"), "components/subs.yaml": subscription("event.data.kind ==") })).then(
-      () => undefined,
-      (failure: unknown) => failure,
-    );
+    const error = await rejectionOf(lambda(app({ "components/bus.yaml": componentYaml("bus", "pubsub.aws.snssqs"), "components/subs.yaml": subscription("event.data.kind ==") })));
     expect(error).toBeInstanceOf(ComponentConfigError);
     expect(error).toMatchObject({ field: "spec.routes.rules[0].match" });
   });

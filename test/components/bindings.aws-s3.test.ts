@@ -5,7 +5,8 @@ import type { OutputBindingComponent } from "../../src/blocks/bindings.ts";
 import { create } from "../../src/components/bindings/aws-s3.ts";
 import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { ComponentConfigError, ErrorCodes, InvalidRequestError } from "../../src/errors.ts";
-import { describeObjectBindingConformance, failure } from "../conformance/object-binding-suite.ts";
+import { describeObjectBindingConformance } from "../conformance/object-binding-suite.ts";
+import { rejectionOf } from "../support/rejection.ts";
 import { startS3rver, type S3rver } from "../support/s3rver.ts";
 import { freshName } from "../support/wait.ts";
 import { configErrorFrom } from "../support/config-error.ts";
@@ -67,7 +68,7 @@ if (!s3rver) {
         { operation: "list" },
         { operation: "delete", metadata: { key: "k" } },
       ]) {
-        const error = await failure(b.invoke(request));
+        const error = await rejectionOf(b.invoke(request));
         expect(error).toBeInstanceOf(ComponentConfigError);
         expect(error).toMatchObject({ code: ErrorCodes.componentConfig, component: "receipts", field: "bucket" });
         expect(error.message).toContain(`S3 bucket "${bucket}" does not exist`);
@@ -77,7 +78,7 @@ if (!s3rver) {
     it("keeps the credentials out of a failed call's error, message and cause alike", async () => {
       const accessKey = "AKIAMECHATESTONLY0001";
       const secretKey = "mecha-test-secret-do-not-print";
-      const error = await failure(s3({ accessKey, secretKey }).invoke({ operation: "get", metadata: { key: "k" } }));
+      const error = await rejectionOf(s3({ accessKey, secretKey }).invoke({ operation: "get", metadata: { key: "k" } }));
       expect(error).toMatchObject({ code: ErrorCodes.bindingInvoke, component: "receipts" });
       expect(error.message).toContain("InvalidAccessKeyId");
       const everything = `${error.message} ${inspect(error, { depth: 10 })} ${JSON.stringify(error)}`;
@@ -96,7 +97,7 @@ if (!s3rver) {
     it("rejects data that is not base64 text when decodeBase64 is set", async () => {
       const b = s3({ decodeBase64: "true" });
       for (const data of ["not base64!", { a: 1 }]) {
-        const error = await failure(b.invoke({ operation: "create", data, metadata: { key: freshName("bad") } }));
+        const error = await rejectionOf(b.invoke({ operation: "create", data, metadata: { key: freshName("bad") } }));
         expect(error).toBeInstanceOf(InvalidRequestError);
         expect(error.message).toContain("decodeBase64");
       }

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { OutputBindingComponent } from "../../src/blocks/bindings.ts";
 import { ComponentConfigError, ErrorCodes } from "../../src/errors.ts";
-import { describeObjectBindingConformance, failure } from "../conformance/object-binding-suite.ts";
+import { describeObjectBindingConformance } from "../conformance/object-binding-suite.ts";
+import { rejectionOf } from "../support/rejection.ts";
 import { startQueuesBridge, type QueuesBridge } from "../support/queues-bridge.ts";
 
 const type = "bindings.cloudflare.r2";
@@ -22,7 +23,7 @@ describeObjectBindingConformance(`${type} on workerd`, () => r2());
 describe(`${type} on workerd`, () => {
   it("fails the first call with a ComponentConfigError naming a binding missing from env", async () => {
     const b = await r2({ binding: "NO_SUCH_R2" });
-    const error = await failure(b.invoke({ operation: "get", metadata: { key: "k" } }));
+    const error = await rejectionOf(b.invoke({ operation: "get", metadata: { key: "k" } }));
     expect(error).toBeInstanceOf(ComponentConfigError);
     expect(error).toMatchObject({ code: ErrorCodes.componentConfig, field: "binding" });
     expect(error.message).toContain('"NO_SUCH_R2"');

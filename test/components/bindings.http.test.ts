@@ -5,6 +5,7 @@ import type { OutputBindingComponent } from "../../src/blocks/bindings.ts";
 import * as http from "../../src/components/bindings/http.ts";
 import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { ComponentConfigError, ErrorCodes, MechaError } from "../../src/errors.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 /** What the test server saw of one request; it answers with this as JSON. */
 interface Echo {
@@ -53,15 +54,6 @@ afterAll(async () => {
 
 const binding = (values: Record<string, string> = {}): OutputBindingComponent =>
   http.create({ name: "api", appId: "test-app", baseDir: process.cwd(), metadata: new ComponentMetadata({ url: baseUrl, ...values }, "api") });
-
-/** The error a promise rejects with; fails the test if it resolves. */
-const rejectionOf = <E = MechaError>(promise: Promise<unknown>): Promise<E> =>
-  promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as E,
-  );
 
 const echoOf = (data: unknown): Echo => JSON.parse(new TextDecoder().decode(data as Uint8Array)) as Echo;
 

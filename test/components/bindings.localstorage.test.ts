@@ -6,6 +6,7 @@ import type { OutputBindingComponent } from "../../src/blocks/bindings.ts";
 import * as localstorage from "../../src/components/bindings/localstorage.ts";
 import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { ComponentConfigError, ErrorCodes, MechaError } from "../../src/errors.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 let baseDir: string;
 
@@ -18,15 +19,6 @@ afterEach(async () => {
 
 const binding = (rootPath = "files"): OutputBindingComponent =>
   localstorage.create({ name: "receipts", appId: "test-app", baseDir, metadata: new ComponentMetadata({ rootPath }, "receipts") });
-
-/** The error a promise rejects with; fails the test if it resolves. */
-const rejectionOf = <E = MechaError>(promise: Promise<unknown>): Promise<E> =>
-  promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as E,
-  );
 
 const text = (data: unknown): string => new TextDecoder().decode(data as Uint8Array);
 

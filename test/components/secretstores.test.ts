@@ -8,18 +8,9 @@ import * as localFile from "../../src/components/secretstores/local-file.ts";
 import { ComponentMetadata } from "../../src/config/metadata.ts";
 import { ComponentConfigError } from "../../src/errors.ts";
 import { freshName } from "../support/wait.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const appId = "test-app";
-
-/** The error a promise rejects with; fails the test if it resolves. */
-const rejectionOf = <E = Error>(promise: Promise<unknown>): Promise<E> =>
-  promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as E,
-  );
-
 
 describe("secretstores.local.env", () => {
   const prefix = `${freshName("MECHA").replace(/-/g, "_").toUpperCase()}_`;

@@ -8,8 +8,9 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { createLockClient, type LockClient, type LockStoreComponent } from "../../src/blocks/lock.ts";
-import { ErrorCodes, type ErrorCode } from "../../src/errors.ts";
+import { ErrorCodes } from "../../src/errors.ts";
 import { freshName, waitFor } from "../support/wait.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 export interface LockStoreFixture {
   store: LockStoreComponent;
@@ -22,16 +23,6 @@ export type LockStoreFactory = () => Promise<LockStoreFixture>;
 
 /** The expiry cases use 1 s locks; a lock must be free again well within this. */
 const expiryDeadlineMs = 5_000;
-
-/** The error a call failed with; fails the test if the call succeeded. */
-async function rejection(call: Promise<unknown>): Promise<Error & { code?: ErrorCode }> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error & { code?: ErrorCode };
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
 
 /**
  * Registers the conformance cases for one lock store.
@@ -196,12 +187,12 @@ export function describeLockConformance(name: string, factory: LockStoreFactory)
         ["an unlock with an empty lockOwner", () => freshClient().unlock({ resourceId: "r", lockOwner: "" })],
       ];
       it.each(malformed)("rejects %s with ERR_MALFORMED_REQUEST", async (_label, call) => {
-        expect((await rejection(call())).code).toBe(ErrorCodes.invalidRequest);
+        expect((await rejectionOf(call())).code).toBe(ErrorCodes.invalidRequest);
       });
 
       it("takes no lock when the request is malformed", async () => {
         const locks = freshClient();
-        await rejection(locks.tryLock(lock("r", "alice", 0)));
+        await rejectionOf(locks.tryLock(lock("r", "alice", 0)));
         expect(await locks.tryLock(lock("r", "bob"))).toEqual({ success: true });
       });
     });

@@ -11,6 +11,7 @@ import { deleteKeys, killAndAwaitReconnect } from "../support/redis-connections.
 import { freshName } from "../support/wait.ts";
 import { describeLockConformance } from "./lock-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "lock.redis";
 const up = await serviceOrSkip("redis", "the lock.redis tests");
@@ -32,13 +33,6 @@ afterAll(async () => {
     admin.disconnect();
   }
 });
-
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<Error & { code?: string; field?: string }> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as Error,
-  );
 
 describe.skipIf(!up)(`${type} on Redis`, () => {
   describeLockConformance(type, async () => ({ store: create({ name: "locks", appId: "app", baseDir: "/", metadata: new ComponentMetadata({ redisHost }, "locks") }) }));
@@ -74,13 +68,13 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
   it("fails with ERR_TRY_LOCK naming the cause, and no password, when Redis cannot be reached", async () => {
     const password = "Pa55-lock-do-not-leak";
     const locks = createLockClient({ name: "locks", appId: "app", store: open({ redisHost: "127.0.0.1:1", redisPassword: password }) });
-    const error = await failure(locks.tryLock({ resourceId: "r", lockOwner: "a", expiryInSeconds: 1 }));
+    const error = await rejectionOf(locks.tryLock({ resourceId: "r", lockOwner: "a", expiryInSeconds: 1 }));
     expect(error).toBeInstanceOf(MechaError);
     expect(error.code).toBe(ErrorCodes.tryLock);
     expect(error.message).toContain("ECONNREFUSED");
     expect((error.cause as Error).message).toContain("127.0.0.1:1");
     expect(JSON.stringify({ message: error.message, cause: (error.cause as Error).message, stack: error.stack })).not.toContain(password);
-    const unlockError = await failure(locks.unlock({ resourceId: "r", lockOwner: "a" }));
+    const unlockError = await rejectionOf(locks.unlock({ resourceId: "r", lockOwner: "a" }));
     expect(unlockError.code).toBe(ErrorCodes.unlock);
   });
 

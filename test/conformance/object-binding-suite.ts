@@ -8,13 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { OutputBindingComponent } from "../../src/blocks/bindings.ts";
 import { ErrorCodes, InvalidRequestError, MechaError } from "../../src/errors.ts";
 import { freshName } from "../support/wait.ts";
-
-/** The error a call failed with; fails the test if the call succeeded. */
-export const failure = (call: Promise<unknown>): Promise<Error & { code?: string; field?: string; component?: string }> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as Error,
-  );
+import { rejectionOf } from "../support/rejection.ts";
 
 const text = (data: unknown): string => new TextDecoder().decode(data as Uint8Array);
 
@@ -99,7 +93,7 @@ export function describeObjectBindingConformance(name: string, open: () => Promi
 
   it("fails to get a missing key with ERR_INVOKE_OUTPUT_BINDING, naming the key", async () => {
     const key = freshName("missing");
-    const error = await failure((await open()).invoke({ operation: "get", metadata: { key } }));
+    const error = await rejectionOf((await open()).invoke({ operation: "get", metadata: { key } }));
     expect(error).toBeInstanceOf(MechaError);
     expect(error).toMatchObject({ code: ErrorCodes.bindingInvoke });
     expect(error.message).toContain(`"${key}" not found`);
@@ -108,19 +102,19 @@ export function describeObjectBindingConformance(name: string, open: () => Promi
   it("requires the object key for create, get and delete", async () => {
     const b = await open();
     for (const operation of ["create", "get", "delete"]) {
-      const error = await failure(b.invoke({ operation, data: "x" }));
+      const error = await rejectionOf(b.invoke({ operation, data: "x" }));
       expect(error).toBeInstanceOf(InvalidRequestError);
       expect(error.code).toBe(ErrorCodes.invalidRequest);
     }
   });
 
   it("rejects malformed list options", async () => {
-    const error = await failure((await open()).invoke({ operation: "list", data: { maxResults: -1 } }));
+    const error = await rejectionOf((await open()).invoke({ operation: "list", data: { maxResults: -1 } }));
     expect(error.code).toBe(ErrorCodes.invalidRequest);
   });
 
   it("rejects an unknown operation with ERR_BINDING_OPERATION, naming it", async () => {
-    const error = await failure((await open()).invoke({ operation: "rename", metadata: { key: "k" } }));
+    const error = await rejectionOf((await open()).invoke({ operation: "rename", metadata: { key: "k" } }));
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error.code).toBe(ErrorCodes.bindingOperation);
     expect(error.message).toContain('"rename"');

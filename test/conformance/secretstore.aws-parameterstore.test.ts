@@ -14,6 +14,7 @@ import { startAwsSecretsEmulator } from "../support/aws-secrets-emulator.ts";
 import { freshName } from "../support/wait.ts";
 import { describeSecretStoreConformance } from "./secretstore-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "secretstores.aws.parameterstore";
 
@@ -42,13 +43,6 @@ const putParameter = (name: string, value: string, type: ParameterType = "Secure
 
 /** A fresh hierarchy, `/mecha-test-…/`, so a case's parameters are its own. */
 const freshPath = (label: string) => `/${freshName(label)}/`;
-
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<MechaError> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as MechaError,
-  );
 
 /** A logger that keeps what is warned. */
 const recordingLogger = (): Logger & { warnings: string[] } => {
@@ -171,7 +165,7 @@ describe(`${type} on the Parameter Store stand-in`, () => {
     const secretKey = "RECOGNIZABLE-secret-key-material-1001";
     const store = open({ endpoint, prefix: "/app/", accessKey: "AKIARECOGNIZABLE1001", secretKey });
 
-    const error = await failure(store.get("db-url"));
+    const error = await rejectionOf(store.get("db-url"));
     expect(error).toBeInstanceOf(MechaError);
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.component).toBe("aws-params");
@@ -185,7 +179,7 @@ describe(`${type} on the Parameter Store stand-in`, () => {
 
   it("fails a wrong secret key with the AWS error name, and the key material appears nowhere", async () => {
     const secretKey = "RECOGNIZABLE-wrong-secret-key-1002";
-    const error = await failure(open({ secretKey }).bulkGet());
+    const error = await rejectionOf(open({ secretKey }).bulkGet());
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.message).toContain("InvalidSignatureException");
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(secretKey);
@@ -194,7 +188,7 @@ describe(`${type} on the Parameter Store stand-in`, () => {
 
   it("fails a denied GetParameter with AccessDeniedException, naming the parameter", async () => {
     undo.push(emulator.deny("AmazonSSM.GetParameter"));
-    const error = await failure(open({ prefix: "/guarded/" }).get("key"));
+    const error = await rejectionOf(open({ prefix: "/guarded/" }).get("key"));
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.message).toContain(`get parameter "/guarded/key"`);
     expect(error.message).toContain("AccessDeniedException");

@@ -14,6 +14,7 @@ import { startAwsSecretsEmulator } from "../support/aws-secrets-emulator.ts";
 import { freshName } from "../support/wait.ts";
 import { describeSecretStoreConformance } from "./secretstore-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "secretstores.aws.secretmanager";
 
@@ -41,13 +42,6 @@ const createSecret = async (name: string, value: { text: string } | { bytes: Uin
   const input = "text" in value ? { Name: name, SecretString: value.text } : { Name: name, SecretBinary: value.bytes };
   return (await admin.send(new CreateSecretCommand(input))).ARN!;
 };
-
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<MechaError> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as MechaError,
-  );
 
 /** A logger that keeps what is warned. */
 const recordingLogger = (): Logger & { warnings: Array<{ message: string; fields?: object }> } => {
@@ -154,7 +148,7 @@ describe(`${type} on the Secrets Manager stand-in`, () => {
     const logger = recordingLogger();
     const store = open({}, logger);
 
-    const error = await failure(store.get(name));
+    const error = await rejectionOf(store.get(name));
     expect(error).toBeInstanceOf(MechaError);
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.message).toContain(`secret "${name}" holds binary data (SecretBinary)`);
@@ -176,7 +170,7 @@ describe(`${type} on the Secrets Manager stand-in`, () => {
     const secretKey = "RECOGNIZABLE-secret-key-material-0001";
     const store = open({ endpoint, accessKey: "AKIARECOGNIZABLE0001", secretKey, sessionToken: "RECOGNIZABLE-session-token" });
 
-    const error = await failure(store.get("db-password"));
+    const error = await rejectionOf(store.get("db-password"));
     expect(error).toBeInstanceOf(MechaError);
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.component).toBe("aws-secrets");
@@ -192,7 +186,7 @@ describe(`${type} on the Secrets Manager stand-in`, () => {
 
   it("fails a wrong secret key with the AWS error name, and the key material appears nowhere", async () => {
     const secretKey = "RECOGNIZABLE-wrong-secret-key-0002";
-    const error = await failure(open({ secretKey }).get("anything"));
+    const error = await rejectionOf(open({ secretKey }).get("anything"));
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.message).toContain("InvalidSignatureException");
     expect(error.message).not.toContain(secretKey);
@@ -201,7 +195,7 @@ describe(`${type} on the Secrets Manager stand-in`, () => {
   });
 
   it("fails an unknown access key with UnrecognizedClientException", async () => {
-    const error = await failure(open({ accessKey: "AKIAUNKNOWN", secretKey: "whatever-0003" }).bulkGet());
+    const error = await rejectionOf(open({ accessKey: "AKIAUNKNOWN", secretKey: "whatever-0003" }).bulkGet());
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.message).toMatch(/list secrets at http:\/\/127\.0\.0\.1:\d+ failed: UnrecognizedClientException \(HTTP 400\)/);
     expect(error.message).not.toContain("whatever-0003");
@@ -209,7 +203,7 @@ describe(`${type} on the Secrets Manager stand-in`, () => {
 
   it("fails a denied GetSecretValue with AccessDeniedException, naming the secret", async () => {
     undo.push(emulator.deny("secretsmanager.GetSecretValue"));
-    const error = await failure(open().get("guarded"));
+    const error = await rejectionOf(open().get("guarded"));
     expect(error.code).toBe(ErrorCodes.secretGet);
     expect(error.message).toContain(`get secret "guarded"`);
     expect(error.message).toContain("AccessDeniedException");

@@ -15,9 +15,10 @@ import {
   type StateFeature,
   type StateStoreComponent,
 } from "../../src/blocks/state.ts";
-import { BulkStateError, ErrorCodes, EtagMismatchError, NotSupportedError, type ErrorCode } from "../../src/errors.ts";
+import { BulkStateError, ErrorCodes, EtagMismatchError, NotSupportedError } from "../../src/errors.ts";
 import { incrementWithEtags } from "../support/etag-increments.ts";
 import { freshName, waitFor } from "../support/wait.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 export interface StateStoreFixture {
   store: StateStoreComponent;
@@ -45,18 +46,8 @@ const valueKinds: ReadonlyArray<[string, unknown]> = [
   ["unicode text", "héllo wörld — 日本語 🚀 \u2028 \u0000"],
 ];
 
-/** The error a call failed with; fails the test if the call succeeded. */
-async function rejection(call: Promise<unknown>): Promise<Error & { code?: ErrorCode }> {
-  try {
-    await call;
-  } catch (error) {
-    return error as Error & { code?: ErrorCode };
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
-
 async function expectEtagMismatch(call: Promise<unknown>): Promise<void> {
-  const error = await rejection(call);
+  const error = await rejectionOf(call);
   expect(error).toBeInstanceOf(EtagMismatchError);
   expect(error.code).toBe(ErrorCodes.etagMismatch);
 }
@@ -84,7 +75,7 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
       createStateClient({ name: "conformance-store", appId: options.appId ?? freshName("app"), keyPrefix: options.keyPrefix, store });
 
     async function expectNotSupported(call: Promise<unknown>): Promise<void> {
-      const error = await rejection(call);
+      const error = await rejectionOf(call);
       expect(error).toBeInstanceOf(NotSupportedError);
       expect(error.code).toBe(ErrorCodes.notSupported);
       expect(error.message).toContain(store.type);
@@ -160,7 +151,7 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
       it("rejects a key containing || with ERR_STATE_INVALID_KEY", async () => {
         const state = freshClient();
         for (const call of [state.set("a||b", 1), state.get("a||b"), state.delete("a||b")]) {
-          expect((await rejection(call)).code).toBe(ErrorCodes.invalidKey);
+          expect((await rejectionOf(call)).code).toBe(ErrorCodes.invalidKey);
         }
       });
     });
@@ -312,7 +303,7 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
           const state = freshClient();
           const { etag: stale } = await state.set("bad", "v1");
           await state.set("bad", "v2");
-          const error = await rejection(
+          const error = await rejectionOf(
             state.setBulk([
               { key: "good1", value: "g1" },
               { key: "bad", value: "v3", etag: stale },
@@ -333,7 +324,7 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
           ]);
           const { etag: stale } = await state.set("bad", "v1");
           await state.set("bad", "v2");
-          const error = await rejection(
+          const error = await rejectionOf(
             state.deleteBulk([{ key: "good1" }, { key: "bad", etag: stale }, { key: "good2" }]),
           );
           expect(error).toBeInstanceOf(BulkStateError);
@@ -432,7 +423,7 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
       ];
       it.each(invalid)("rejects ttlInSeconds %s with ERR_STATE_INVALID_TTL and writes nothing", async (_label, options) => {
         const state = freshClient();
-        expect((await rejection(state.set("k", "v", options))).code).toBe(ErrorCodes.invalidTtl);
+        expect((await rejectionOf(state.set("k", "v", options))).code).toBe(ErrorCodes.invalidTtl);
         expect(await state.get("k")).toBeUndefined();
       });
     });
@@ -441,7 +432,7 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
       describe(`TTL (declared, at least ${minTtlSeconds} s)`, () => {
         it("rejects a ttlInSeconds below the store's minimum with ERR_STATE_INVALID_TTL and writes nothing", async () => {
           const state = freshClient();
-          expect((await rejection(state.set("k", "v", { ttlInSeconds: minTtlSeconds - 1 }))).code).toBe(ErrorCodes.invalidTtl);
+          expect((await rejectionOf(state.set("k", "v", { ttlInSeconds: minTtlSeconds - 1 }))).code).toBe(ErrorCodes.invalidTtl);
           expect(await state.get("k")).toBeUndefined();
         });
 

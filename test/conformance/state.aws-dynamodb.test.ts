@@ -9,6 +9,7 @@ import { incrementWithEtags } from "../support/etag-increments.ts";
 import { freshName } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "state.aws.dynamodb";
 
@@ -42,13 +43,6 @@ const open = (metadata: Record<string, string>): StateStoreComponent => {
 /** A client with a fresh app id: its keys are its own in the shared table. */
 const client = (store: StateStoreComponent, appId = freshName("app")) => createStateClient({ name: "orders", appId, store });
 
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<Error & { code?: string; field?: string; component?: string }> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as Error,
-  );
-
 if (!dynalite) {
   describe.skip(`${type} on dynalite (dynalite could not start)`, () => {
     it("runs the conformance suite against dynalite", () => {});
@@ -64,7 +58,7 @@ if (!dynalite) {
     it("fails with a ComponentConfigError naming the table and the component when the table does not exist", async () => {
       const state = client(open(server.metadata({ table: "mecha-no-such-table" })));
       for (const call of [state.get("k"), state.set("k", 1), state.getBulk(["k"]), state.transaction([{ operation: "delete", key: "k" }])]) {
-        const error = await failure(call);
+        const error = await rejectionOf(call);
         expect(error).toBeInstanceOf(ComponentConfigError);
         expect(error).toBeInstanceOf(MechaError);
         expect(error).toMatchObject({ code: ErrorCodes.componentConfig, component: "orders", field: "table" });
@@ -75,7 +69,7 @@ if (!dynalite) {
 
     it("rejects a transaction of 101 operations with DynamoDB's limit of 100, and applies nothing", async () => {
       const state = client(withTtl());
-      const error = await failure(
+      const error = await rejectionOf(
         state.transaction(Array.from({ length: 101 }, (_, i) => ({ operation: "upsert" as const, key: `k${i}`, value: i }))),
       );
       expect(error).toBeInstanceOf(InvalidRequestError);
@@ -93,7 +87,7 @@ if (!dynalite) {
       const state = client(withTtl());
       const { etag: stale } = await state.set("b", "b0");
       await state.set("b", "b1");
-      const error = await failure(
+      const error = await rejectionOf(
         state.transaction([
           { operation: "upsert", key: "a", value: "a1" },
           { operation: "upsert", key: "b", value: "b2", etag: stale },
@@ -107,7 +101,7 @@ if (!dynalite) {
       const state = client(withTtl());
       const { etag } = await state.set("k", "v0");
       // The upsert replaces the etag, so the delete's etag (the stored one) no longer matches.
-      const error = await failure(
+      const error = await rejectionOf(
         state.transaction([
           { operation: "upsert", key: "k", value: "v1", etag },
           { operation: "delete", key: "k", etag },
@@ -159,7 +153,7 @@ if (!dynalite) {
       await server.client.send(new PutItemCommand({ TableName: server.table, Item }));
       expect(await state.get("k")).toBeUndefined();
       expect((await state.getBulk(["k"]))[0]?.value).toBeUndefined();
-      await expect(failure(state.set("k", "stale", { etag: "old-etag" }))).resolves.toBeInstanceOf(EtagMismatchError);
+      await expect(rejectionOf(state.set("k", "stale", { etag: "old-etag" }))).resolves.toBeInstanceOf(EtagMismatchError);
       await state.set("k", "new", { concurrency: "first-write" });
       expect((await state.get("k"))?.value).toBe("new");
     });
@@ -173,7 +167,7 @@ if (!dynalite) {
 
     it("fails with a ComponentConfigError naming partitionKey when the table is keyed by another name", async () => {
       const table = await server.createTable({ partitionKey: "ContractID" });
-      const error = await failure(client(open(server.metadata({ table }))).set("k", 1));
+      const error = await rejectionOf(client(open(server.metadata({ table }))).set("k", 1));
       expect(error).toBeInstanceOf(ComponentConfigError);
       expect(error).toMatchObject({ code: ErrorCodes.componentConfig, field: "partitionKey" });
     });

@@ -10,6 +10,7 @@ import { ComponentConfigError, ErrorCodes, EtagMismatchError } from "../../src/e
 import { startMiniflareBridge, type MiniflareBridge } from "../support/miniflare-bridge.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "state.cloudflare.durableobjects";
 
@@ -26,19 +27,12 @@ const freshStore = async (metadata: Record<string, string> = {}) =>
 
 const client = (store: StateStoreComponent) => createStateClient({ name: "orders", appId: "app", store });
 
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<Error> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as Error,
-  );
-
 describeStateConformance(type, async () => ({ store: await freshStore() }));
 
 describe(`${type} on workerd`, () => {
   it("fails the first call with a ComponentConfigError naming a binding missing from env", async () => {
     const store = await freshStore({ binding: "NO_SUCH_STATE" });
-    const error = await failure(client(store).get("k"));
+    const error = await rejectionOf(client(store).get("k"));
     expect(error).toBeInstanceOf(ComponentConfigError);
     expect(error).toMatchObject({ code: ErrorCodes.componentConfig, field: "binding" });
     expect(error.message).toContain('"NO_SUCH_STATE"');

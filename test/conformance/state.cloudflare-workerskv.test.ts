@@ -6,6 +6,7 @@ import { ComponentConfigError, ErrorCodes, InvalidRequestError, NotSupportedErro
 import { startMiniflareBridge, type MiniflareBridge } from "../support/miniflare-bridge.ts";
 import { freshName } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "state.cloudflare.workerskv";
 
@@ -21,13 +22,6 @@ const freshStore = async (metadata: Record<string, string> = {}) => (await share
 /** A client with a fresh app id: its keys are its own in the shared namespace. */
 const client = (store: StateStoreComponent) => createStateClient({ name: "cache", appId: freshName("app"), store });
 
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<Error & { code?: string }> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as Error,
-  );
-
 describeStateConformance(type, async () => ({ store: await freshStore() }));
 
 describe(`${type} on workerd`, () => {
@@ -39,7 +33,7 @@ describe(`${type} on workerd`, () => {
 
   it("rejects a ttl below 60 seconds with ERR_STATE_INVALID_TTL, naming KV's minimum, and writes nothing", async () => {
     const state = client(await freshStore());
-    const error = await failure(state.set("k", "v", { ttlInSeconds: 30 }));
+    const error = await rejectionOf(state.set("k", "v", { ttlInSeconds: 30 }));
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error.code).toBe(ErrorCodes.invalidTtl);
     expect(error.message).toMatch(/at least 60/);
@@ -62,7 +56,7 @@ describe(`${type} on workerd`, () => {
 
   it("fails the first call with a ComponentConfigError naming a binding missing from env", async () => {
     const store = await freshStore({ binding: "NO_SUCH_KV" });
-    const error = await failure(client(store).get("k"));
+    const error = await rejectionOf(client(store).get("k"));
     expect(error).toBeInstanceOf(ComponentConfigError);
     expect(error).toMatchObject({ code: ErrorCodes.componentConfig, field: "binding" });
     expect(error.message).toContain('"NO_SUCH_KV"');
@@ -70,7 +64,7 @@ describe(`${type} on workerd`, () => {
   });
 
   it("rejects a key longer than KV's 512 bytes with ERR_STATE_INVALID_KEY", async () => {
-    const error = await failure(client(await freshStore()).set("k".repeat(600), "v"));
+    const error = await rejectionOf(client(await freshStore()).set("k".repeat(600), "v"));
     expect(error.code).toBe(ErrorCodes.invalidKey);
   });
 });

@@ -10,6 +10,7 @@ import { serviceOrSkip } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "state.postgresql";
 const connectionString = process.env["MECHA_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -42,13 +43,6 @@ function open(metadata: Record<string, string> = {}, name?: string): StateStoreC
 }
 
 const client = (store: StateStoreComponent, appId = freshName("app")) => createStateClient({ name: "pgstate", appId, store });
-
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<Error & { code?: string; field?: string; cause?: unknown }> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as Error,
-  );
 
 /** Closes the stores a test opened: their pools would otherwise hold PostgreSQL's connection slots. */
 const closeOpened = () => Promise.all(opened.splice(0).map((store) => store.close()));
@@ -144,7 +138,7 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
     it("refuses a table that is not in v1's layout (a Dapr v2 table) with a ComponentConfigError naming tableName", async () => {
       const tables = freshTables();
       await admin.query(`CREATE TABLE "${tables.tableName}" (key text PRIMARY KEY, value bytea NOT NULL, etag uuid NOT NULL, expires_at timestamptz)`);
-      const error = await failure(client(open(tables)).get("k"));
+      const error = await rejectionOf(client(open(tables)).get("k"));
       expect(error).toBeInstanceOf(ComponentConfigError);
       expect(error).toMatchObject({ code: ErrorCodes.componentConfig, field: "tableName" });
       expect(error.message).toContain("state.postgresql v1");
@@ -186,7 +180,7 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
     it("checks a later operation in a transaction against the earlier ones: the stored etag is stale once the key was written", async () => {
       const state = client(open());
       const { etag } = await state.set("k", "v0");
-      const error = await failure(
+      const error = await rejectionOf(
         state.transaction([
           { operation: "upsert", key: "other", value: 1 },
           { operation: "upsert", key: "k", value: "v1", etag },
@@ -204,8 +198,8 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
       const state = client(open());
       await state.set("k", "v");
       for (const etag of ["abc", "-1", "4294967296", "1.5", "1; DROP TABLE x; --", "0x10"]) {
-        expect(await failure(state.set("k", "w", { etag }))).toBeInstanceOf(EtagMismatchError);
-        expect(await failure(state.delete("k", { etag }))).toBeInstanceOf(EtagMismatchError);
+        expect(await rejectionOf(state.set("k", "w", { etag }))).toBeInstanceOf(EtagMismatchError);
+        expect(await rejectionOf(state.delete("k", { etag }))).toBeInstanceOf(EtagMismatchError);
       }
       expect((await state.get("k"))?.value).toBe("v");
     });
@@ -220,7 +214,7 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
         await blocker.query("BEGIN");
         await blocker.query(`SELECT * FROM "${tables.tableName}" WHERE key = $1 FOR UPDATE`, [`${appId}||locked`]);
         const started = Date.now();
-        const error = await failure(state.set("locked", "w"));
+        const error = await rejectionOf(state.set("locked", "w"));
         expect(Date.now() - started).toBeLessThan(5_000);
         expect(error).toMatchObject({ code: ErrorCodes.stateSave });
         expect(error.message).toContain("57014");
@@ -333,7 +327,7 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
           () => state.getBulk(["fine", key]),
           () => state.transaction([{ operation: "upsert", key: "fine", value: 1 }, { operation: "upsert", key, value: 1 }]),
         ];
-        for (const call of calls) expect((await failure(call())).code).toBe(ErrorCodes.invalidKey);
+        for (const call of calls) expect((await rejectionOf(call())).code).toBe(ErrorCodes.invalidKey);
       }
       expect(await state.get("fine")).toBeUndefined();
     });
@@ -404,12 +398,12 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
     it("leaves the password of a URL connection string out of a connection failure", async () => {
       const password = `Pw-${randomUUID()}-s3cr3t`;
       const state = client(open({ connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:1/test`, timeout: "2s" }));
-      const error = await failure(state.get("k"));
+      const error = await rejectionOf(state.get("k"));
       expect(error).toMatchObject({ code: ErrorCodes.stateGet });
       expect(error.message).toContain("ECONNREFUSED");
       expect(String((error.cause as Error).message)).toContain("127.0.0.1:1");
       expectNoSecret(error, password);
-      expectNoSecret(await failure(state.set("k", 1)), password);
+      expectNoSecret(await rejectionOf(state.set("k", 1)), password);
     });
 
     it("leaves out a password given in key=value form or in the password field", async () => {
@@ -419,7 +413,7 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
         { connectionString: `host=127.0.0.1 port=1 user=postgres password='${quoted}' dbname=test` },
         { connectionString: "host=127.0.0.1 user=postgres dbname=test", port: "1", password },
       ] as Array<Record<string, string>>) {
-        const error = await failure(client(open({ ...metadata, timeout: "2s" })).get("k"));
+        const error = await rejectionOf(client(open({ ...metadata, timeout: "2s" })).get("k"));
         expect(error.message).toContain("ECONNREFUSED");
         expectNoSecret(error, password);
       }

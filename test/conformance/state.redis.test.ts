@@ -11,6 +11,7 @@ import { serviceOrSkip, services } from "../support/services.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describeStateConformance } from "./state-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const type = "state.redis";
 const up = await serviceOrSkip("redis", "the state.redis tests");
@@ -34,13 +35,6 @@ afterAll(async () => {
     admin.disconnect();
   }
 });
-
-/** The error a call failed with; fails the test if the call succeeded. */
-const failure = (call: Promise<unknown>): Promise<Error & { code?: string; field?: string }> =>
-  call.then(
-    () => Promise.reject(new Error("expected the call to fail, but it succeeded")),
-    (error: unknown) => error as Error,
-  );
 
 describe.skipIf(!up)(`${type} on Redis`, () => {
   describeStateConformance(type, async () => ({ store: create({ name: "orders", appId: "app", baseDir: "/", metadata: new ComponentMetadata({ redisHost }, "orders") }) }));
@@ -77,7 +71,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
       // Dapr's next write increments the same version field.
       await admin!.hset(key, "data", '{"owner":"dapr again"}');
       await admin!.hincrby(key, "version", 1);
-      await expect(failure(state.set("from-dapr", "stale", { etag: "2" }))).resolves.toBeInstanceOf(EtagMismatchError);
+      await expect(rejectionOf(state.set("from-dapr", "stale", { etag: "2" }))).resolves.toBeInstanceOf(EtagMismatchError);
       expect(await state.get("from-dapr")).toEqual({ value: { owner: "dapr again" }, etag: "3" });
     });
 
@@ -95,10 +89,10 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
       const appId = freshName(run);
       await admin!.set(`${appId}||plain`, "not a hash");
       const state = client(open(), appId);
-      const read = await failure(state.get("plain"));
+      const read = await rejectionOf(state.get("plain"));
       expect(read).toMatchObject({ code: ErrorCodes.stateGet });
       expect(read.message).toContain("WRONGTYPE");
-      expect((await failure(state.set("plain", 1))).message).toContain("WRONGTYPE");
+      expect((await rejectionOf(state.set("plain", 1))).message).toContain("WRONGTYPE");
       expect(await admin!.get(`${appId}||plain`)).toBe("not a hash");
     });
   });
@@ -116,7 +110,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
       const state = client(open());
       const { etag: stale } = await state.set("b", "b0");
       await state.set("b", "b1");
-      const error = await failure(
+      const error = await rejectionOf(
         state.transaction([
           { operation: "upsert", key: "a", value: "a1" },
           { operation: "upsert", key: "b", value: "b2", etag: stale },
@@ -130,7 +124,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
     it("checks a later operation on the same key against the earlier ones, and applies nothing when it fails", async () => {
       const state = client(open());
       const { etag } = await state.set("k", "v0");
-      const error = await failure(
+      const error = await rejectionOf(
         state.transaction([
           { operation: "upsert", key: "k", value: "v1", etag },
           { operation: "delete", key: "k", etag },
@@ -143,7 +137,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
     it("fails a first-write inside a transaction on an existing key, applying nothing", async () => {
       const state = client(open());
       await state.set("exists", 1);
-      const error = await failure(
+      const error = await rejectionOf(
         state.transaction([
           { operation: "upsert", key: "new", value: 1 },
           { operation: "upsert", key: "exists", value: 2, concurrency: "first-write" },
@@ -221,7 +215,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
         const state = client(open({ redisHost: `127.0.0.1:${proxy.port}`, readTimeout: "1s" }));
         await state.set("k", "before");
         proxy.swallow();
-        const pending = failure(state.set("k", "lost"));
+        const pending = rejectionOf(state.set("k", "lost"));
         await waitFor(() => proxy.swallowed > 0, { what: "the write to reach the proxy" });
         proxy.cut();
         const error = await pending;
@@ -243,7 +237,7 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
         const state = client(open({ redisHost: `127.0.0.1:${proxy.port}` }));
         await state.set("k", 1);
         await proxy.stop();
-        const error = await failure(state.get("k"));
+        const error = await rejectionOf(state.get("k"));
         expect(error).toMatchObject({ code: ErrorCodes.stateGet });
         expect(error.message).toContain("ECONNREFUSED");
         expect((error.cause as Error).message).toContain(`could not reach Redis at 127.0.0.1:${proxy.port}`);
@@ -256,14 +250,14 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
 
     it("never puts the password in an error when Redis cannot be reached", async () => {
       const password = "Pa55-state-do-not-leak";
-      const error = await failure(client(open({ redisHost: "127.0.0.1:1", redisPassword: password })).set("k", 1));
+      const error = await rejectionOf(client(open({ redisHost: "127.0.0.1:1", redisPassword: password })).set("k", 1));
       expect(error).toMatchObject({ code: ErrorCodes.stateSave });
       expect(JSON.stringify({ message: error.message, cause: (error.cause as Error).message, stack: error.stack })).not.toContain(password);
     });
 
     it("fails with WRONGPASS, and no password in the error, when Redis refuses the credentials", async () => {
       const password = "Pa55-wrong-do-not-leak";
-      const error = await failure(client(open({ redisUsername: freshName("nobody"), redisPassword: password })).get("k"));
+      const error = await rejectionOf(client(open({ redisUsername: freshName("nobody"), redisPassword: password })).get("k"));
       expect(error).toMatchObject({ code: ErrorCodes.stateGet });
       expect(error.message).toContain("WRONGPASS");
       expect(JSON.stringify({ message: error.message, cause: (error.cause as Error).message, stack: error.stack })).not.toContain(password);

@@ -10,6 +10,7 @@ import { silentLogger } from "../../src/core/logger.ts";
 import { ErrorCodes, MechaError } from "../../src/errors.ts";
 import { componentYaml, createAppDir } from "../support/app-fixture.ts";
 import { freshName } from "../support/wait.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
 type Probe = { calls: Record<string, number> };
@@ -74,7 +75,6 @@ afterAll(async () => {
 });
 
 const invoke = (appId: string, route: string, signal?: AbortSignal) => caller.app.runtime.createContext().invoke(appId, route, undefined, { signal });
-const failureOf = (pending: Promise<unknown>) => pending.then(() => undefined, (error: unknown) => error as MechaError);
 
 describe("resiliency policies on service invocation", () => {
   it("retries an app's failing answers until one succeeds", async () => {
@@ -93,7 +93,7 @@ describe("resiliency policies on service invocation", () => {
   it("cuts a call that outlasts the timeout, on every attempt", async () => {
     const n = freshName("slow");
     const started = Date.now();
-    const error = await failureOf(invoke("billing", `GET /slow/${n}`));
+    const error = await rejectionOf(invoke("billing", `GET /slow/${n}`));
     expect(error).toBeInstanceOf(MechaError);
     expect(error?.code).toBe(ErrorCodes.resiliencyTimeout);
     // Four attempts of 150 ms and three pauses of 10 ms: far less than the callee's second each.
@@ -105,12 +105,12 @@ describe("resiliency policies on service invocation", () => {
     const n = freshName("aborted");
     for (let i = 0; i < 3; i++) {
       const started = Date.now();
-      const error = await failureOf(invoke("ledger", `GET /slow/${n}`, AbortSignal.timeout(50)));
+      const error = await rejectionOf(invoke("ledger", `GET /slow/${n}`, AbortSignal.timeout(50)));
       expect((error as unknown as Error)?.name).toMatch(/TimeoutError|AbortError/);
       expect(Date.now() - started).toBeLessThan(900);
     }
     const retried = freshName("aborted-retry");
-    const error = await failureOf(invoke("billing", `GET /slow/${retried}`, AbortSignal.timeout(50)));
+    const error = await rejectionOf(invoke("billing", `GET /slow/${retried}`, AbortSignal.timeout(50)));
     expect((error as unknown as Error)?.name).toMatch(/TimeoutError|AbortError/);
     expect(probe.calls[retried]).toBe(1);
     // Three aborted calls did not open ledger's breaker (it opens after two failures).
@@ -121,7 +121,7 @@ describe("resiliency policies on service invocation", () => {
     const n = freshName("broken");
     expect((await invoke("ledger", `GET /broken/${n}`)).status).toBe(500);
     expect((await invoke("ledger", `GET /broken/${n}`)).status).toBe(500);
-    const error = await failureOf(invoke("ledger", `GET /broken/${n}`));
+    const error = await rejectionOf(invoke("ledger", `GET /broken/${n}`));
     expect(error?.code).toBe(ErrorCodes.circuitOpen);
     expect(probe.calls[n]).toBe(2);
   });

@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadResources, parseResourcesText } from "../../src/config/load.ts";
 import { ComponentConfigError, ErrorCodes } from "../../src/errors.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const file = "components/local/orders.yaml";
 
@@ -21,15 +22,6 @@ function configError(text: string): ComponentConfigError {
   }
   throw new Error("expected a ComponentConfigError");
 }
-
-/** The error a promise rejects with; fails the test if it resolves. */
-const rejectionOf = <E = ComponentConfigError>(promise: Promise<unknown>): Promise<E> =>
-  promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as E,
-  );
 
 function expectNames(error: ComponentConfigError, field: string, component?: string): void {
   expect(error.code).toBe(ErrorCodes.componentConfig);

@@ -6,6 +6,7 @@ import { loadResources, parseResourcesText } from "../../src/config/load.ts";
 import { parseGoDurationMs } from "../../src/config/parse-resiliency.ts";
 import { ComponentConfigError, ErrorCodes } from "../../src/errors.ts";
 import { configErrorFrom } from "../support/config-error.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const file = "components/local/resiliency.yaml";
 
@@ -188,13 +189,7 @@ describe("loading a folder checks what needs every document, or the CEL engine",
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
-  const rejection = (promise: Promise<unknown>) =>
-    promise.then(
-      () => {
-        throw new Error("expected a rejection");
-      },
-      (error: unknown) => error as ComponentConfigError,
-    );
+  const rejection = (promise: Promise<unknown>) => rejectionOf<ComponentConfigError>(promise);
   const shown = (name: string) => {
     const rel = relative(process.cwd(), join(dir, name));
     return rel && !rel.startsWith("..") ? rel : join(dir, name);

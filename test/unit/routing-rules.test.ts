@@ -26,6 +26,7 @@ import {
 import { ComponentConfigError, ErrorCodes, FunctionDefinitionError, MechaError } from "../../src/errors.ts";
 import { subscribe } from "../../src/functions.ts";
 import { freshName, waitFor } from "../support/wait.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const file = "components/local/subscriptions.yaml";
 
@@ -70,14 +71,6 @@ const cel = (match: string, handler: string, field = "routes[0].match"): Route<s
 /** The table's router once its CEL has compiled. */
 async function compiled(routing: RoutingTable<string>): Promise<Router<string>> {
   return routerFor(routing);
-}
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.fail("expected a rejection"),
-    (error: unknown) => error,
-  );
 }
 
 afterEach(() => provideCelEngine(() => import("@marcbachmann/cel-js")));

@@ -15,6 +15,7 @@ import { continueTrace } from "../../src/core/trace.ts";
 import { ComponentConfigError, ErrorCodes, InvalidRequestError, MechaError, NotFoundError } from "../../src/errors.ts";
 import { http } from "../../src/functions.ts";
 import { waitFor } from "../support/wait.ts";
+import { rejectionOf } from "../support/rejection.ts";
 
 const appId = "orders";
 
@@ -88,12 +89,9 @@ const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 const callerSpan = "00f067aa0ba902b7";
 
 /** What a call threw; fails the test when it did not throw. */
-async function rejectionOf(call: Promise<unknown>): Promise<MechaError> {
-  const error = await call.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error, "expected the call to fail").toBeInstanceOf(MechaError);
+async function mechaRejectionOf(call: Promise<unknown>): Promise<MechaError> {
+  const error = await rejectionOf(call);
+  expect(error).toBeInstanceOf(MechaError);
   return error as MechaError;
 }
 
@@ -205,13 +203,13 @@ describe("ctx.invoke's route", () => {
     ["a fragment", "GET /echo/1#top"],
     ["a value that is not a string", 42 as unknown as string],
   ])("refuses %s with ERR_MALFORMED_REQUEST", async (_what, route) => {
-    const error = await rejectionOf(ctx.invoke(appId, route));
+    const error = await mechaRejectionOf(ctx.invoke(appId, route));
     expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error.code).toBe(ErrorCodes.invalidRequest);
   });
 
   it("refuses a body on a GET", async () => {
-    const error = await rejectionOf(ctx.invoke(appId, "GET /echo/1", { a: 1 }));
+    const error = await mechaRejectionOf(ctx.invoke(appId, "GET /echo/1", { a: 1 }));
     expect(error).toBeInstanceOf(InvalidRequestError);
   });
 
@@ -227,7 +225,7 @@ describe("ctx.invoke's route", () => {
 
 describe("ctx.invoke on another app id", () => {
   it("fails with ERR_DIRECT_INVOKE (not found) when no name-resolution component is configured", async () => {
-    const error = await rejectionOf(makeApp().runtime.createContext().invoke("billing", "GET /invoices"));
+    const error = await mechaRejectionOf(makeApp().runtime.createContext().invoke("billing", "GET /invoices"));
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error.code).toBe(ErrorCodes.directInvoke);
     expect(error.message).toMatch(/id: billing.*no name-resolution component is configured.*nameresolution\.static/);
@@ -235,7 +233,7 @@ describe("ctx.invoke on another app id", () => {
 
   it("fails with ERR_DIRECT_INVOKE (not found) when no name-resolution component knows the app id", async () => {
     const app = makeApp([component("peers", "nameresolution.static", { shipping: "http://127.0.0.1:1" })]);
-    const error = await rejectionOf(app.runtime.createContext().invoke("billing", "GET /invoices"));
+    const error = await mechaRejectionOf(app.runtime.createContext().invoke("billing", "GET /invoices"));
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error.code).toBe(ErrorCodes.directInvoke);
     expect(error.message).toMatch(/id: billing.*no name-resolution component knows the app id \(asked "peers"\)/);
@@ -321,7 +319,7 @@ describe("ctx.invoke on another app id", () => {
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
       const app = peers(`http://svc:hunter2@127.0.0.1:${port}`);
-      const error = await rejectionOf(app.runtime.createContext().invoke("billing", "GET /x"));
+      const error = await mechaRejectionOf(app.runtime.createContext().invoke("billing", "GET /x"));
       expect(error.code).toBe(ErrorCodes.directInvoke);
       expect(error.message).toContain(`http://127.0.0.1:${port}`);
       expect(error.message).toContain("ECONNREFUSED");
@@ -355,10 +353,7 @@ describe("ctx.invoke on another app id", () => {
 describe("nameresolution.static metadata", () => {
   const validate = (metadata: Record<string, string>) => makeApp([component("peers", "nameresolution.static", metadata)]).runtime.validate();
   const configError = async (metadata: Record<string, string>) => {
-    const error = await validate(metadata).then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
+    const error = await rejectionOf(validate(metadata));
     expect(error).toBeInstanceOf(ComponentConfigError);
     return error as ComponentConfigError;
   };
@@ -386,14 +381,14 @@ describe("nameresolution.static metadata", () => {
 describe("nameresolution.cloudflare.servicebindings outside Workers", () => {
   it("fails the call with an error naming the missing binding and the wrangler.toml entry", async () => {
     const app = makeApp([component("peers", "nameresolution.cloudflare.servicebindings", { billing: "BILLING" })], { bindings: {} });
-    const error = await rejectionOf(app.runtime.createContext().invoke("billing", "GET /x"));
+    const error = await mechaRejectionOf(app.runtime.createContext().invoke("billing", "GET /x"));
     expect(error).toBeInstanceOf(ComponentConfigError);
     expect(error.message).toMatch(/service binding "BILLING" is missing.*\[\[services\]\] binding = "BILLING"/);
   });
 
   it("refuses a binding that has no fetch", async () => {
     const app = makeApp([component("peers", "nameresolution.cloudflare.servicebindings", { billing: "BILLING" })], { bindings: { BILLING: {} } });
-    const error = await rejectionOf(app.runtime.createContext().invoke("billing", "GET /x"));
+    const error = await mechaRejectionOf(app.runtime.createContext().invoke("billing", "GET /x"));
     expect(error.message).toMatch(/"BILLING" is not a service;/);
   });
 });
