@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildLambda } from "../../src/build/lambda/build.ts";
 import { buildWorkers } from "../../src/build/workers/build.ts";
 import { ComponentConfigError } from "../../src/errors.ts";
-import { componentYaml, createAppDir } from "../support/app-fixture.ts";
+import { componentYaml, createAppDir, subscriptionYaml } from "../support/app-fixture.ts";
 import { lambdaContext, sqsEvent } from "../lambda/support.ts";
 import { rejectionOf } from "../support/rejection.ts";
 
@@ -25,19 +25,8 @@ const route = (path: string) => http(\`POST \${path}\`, async (req) => { const e
 export const widgets = route("/widgets");
 export const products = route("/products");
 `;
-const subscription = (match: string) => `apiVersion: dapr.io/v2alpha1
-kind: Subscription
-metadata:
-  name: inventory
-spec:
-  pubsubname: bus
-  topic: inventory
-  routes:
-    rules:
-      - match: ${match}
-        path: /widgets
-    default: /products
-`;
+const subscription = (match: string) =>
+  subscriptionYaml("inventory", { pubsub: "bus", topic: "inventory", rules: [[match, "/widgets"]], defaultRoute: "/products" });
 const breaker = `apiVersion: dapr.io/v1alpha1
 kind: Resiliency
 metadata:

@@ -15,6 +15,7 @@ import { freshName } from "../support/wait.ts";
 import { describeSecretStoreConformance } from "./secretstore-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
 import { rejectionOf } from "../support/rejection.ts";
+import { componentYaml } from "../support/app-fixture.ts";
 
 const type = "secretstores.aws.parameterstore";
 
@@ -216,11 +217,7 @@ describe(`${type} configuration`, () => {
   it("loads through the component catalog from a resources file and reads a secret", async () => {
     const prefix = freshPath("from-yaml");
     await putParameter(`${prefix}db-url`, "read through the runtime");
-    const metadata = Object.entries(emulator.metadata({ prefix })).map(([key, value]) => `      - { name: ${key}, value: "${value}" }`).join("\n");
-    const { components } = parseResourcesText(
-      `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: aws-params\nspec:\n  type: ${type}\n  version: v1\n  metadata:\n${metadata}\n`,
-      "components/aws-params.yaml",
-    );
+    const { components } = parseResourcesText(componentYaml("aws-params", type, emulator.metadata({ prefix })), "components/aws-params.yaml");
     expect(componentCatalog[type]?.block).toBe("secretstores");
     const runtime = new Runtime({ appId: "app", components, catalog: componentCatalog, baseDir: "/" });
     try {

@@ -15,6 +15,7 @@ import { freshName } from "../support/wait.ts";
 import { describeSecretStoreConformance } from "./secretstore-suite.ts";
 import { configErrorFrom } from "../support/config-error.ts";
 import { rejectionOf } from "../support/rejection.ts";
+import { componentYaml } from "../support/app-fixture.ts";
 
 const type = "secretstores.aws.secretmanager";
 
@@ -231,11 +232,7 @@ describe(`${type} configuration`, () => {
   it("loads through the component catalog from a resources file and reads a secret", async () => {
     const name = freshName("from-yaml");
     await createSecret(name, { text: "read through the runtime" });
-    const metadata = Object.entries(emulator.metadata()).map(([key, value]) => `      - { name: ${key}, value: "${value}" }`).join("\n");
-    const { components } = parseResourcesText(
-      `apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: aws-secrets\nspec:\n  type: ${type}\n  version: v1\n  metadata:\n${metadata}\n`,
-      "components/aws-secrets.yaml",
-    );
+    const { components } = parseResourcesText(componentYaml("aws-secrets", type, emulator.metadata()), "components/aws-secrets.yaml");
     expect(componentCatalog[type]?.block).toBe("secretstores");
     const runtime = new Runtime({ appId: "app", components, catalog: componentCatalog, baseDir: "/" });
     try {

@@ -1,7 +1,7 @@
 /** `GET /v1.0/metadata` lists the app's subscriptions as Dapr does: declarative ones with their CEL rules, code ones as programmatic. */
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { componentYaml } from "../support/app-fixture.ts";
+import { componentYaml, subscriptionYaml } from "../support/app-fixture.ts";
 import { startDaprApiHost, type DaprApiHost } from "../support/dapr-api-host.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -11,20 +11,13 @@ beforeAll(async () => {
     appId: "shop",
     files: {
       "components/bus.yaml": componentYaml("bus", "pubsub.in-memory"),
-      "components/subscription.yaml": `apiVersion: dapr.io/v2alpha1
-kind: Subscription
-metadata:
-  name: inventory
-spec:
-  pubsubname: bus
-  topic: inventory
-  routes:
-    rules:
-      - match: event.type == "widget"
-        path: /widgets
-    default: /products
-  deadLetterTopic: inventory.dead
-`,
+      "components/subscription.yaml": subscriptionYaml("inventory", {
+        pubsub: "bus",
+        topic: "inventory",
+        rules: [['event.type == "widget"', "/widgets"]],
+        defaultRoute: "/products",
+        deadLetterTopic: "inventory.dead",
+      }),
       "functions/app.ts": `import { http, subscribe } from ${JSON.stringify(join(repo, "src/index.ts"))};
 export const widgets = http("POST /widgets", () => new Response(null));
 export const products = http("POST /products", () => new Response(null));

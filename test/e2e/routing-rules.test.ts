@@ -13,7 +13,7 @@ import { startNodeHost, type NodeHost } from "../../adapters/node/index.ts";
 import type { Settlement } from "../../src/core/delivery.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { ComponentConfigError, ErrorCodes } from "../../src/errors.ts";
-import { componentYaml } from "../support/app-fixture.ts";
+import { componentYaml, subscriptionYaml } from "../support/app-fixture.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
@@ -36,60 +36,28 @@ export const kept = route("/kept");
 export const deadLetters = subscribe({ pubsub: "bus", topic: "filtered.dead" }, (event) => void seen.push(\`dead-letter \${(event.data as { n: string }).n}\`));
 `;
 
-const subscriptions = `apiVersion: dapr.io/v2alpha1
-kind: Subscription
-metadata:
-  name: inventory
-spec:
-  pubsubname: bus
-  topic: inventory
-  routes:
-    rules:
-      - match: event.data.kind == "widget"
-        path: /widgets
-      - match: event.data.kind in ["widget", "gadget"]
-        path: /gadgets
-      # Fails on an event without an amount: no match, so the next rule is tried.
-      - match: event.data.amount > 100.0
-        path: /big
-      - match: event.data.kind == "part"
-        path: /parts
-    default: /products
----
-apiVersion: dapr.io/v2alpha1
-kind: Subscription
-metadata:
-  name: filtered
-spec:
-  pubsubname: bus
-  topic: filtered
-  routes:
-    rules:
-      - match: event.data.keep == true
-        path: /kept
----
-apiVersion: dapr.io/v2alpha1
-kind: Subscription
-metadata:
-  name: filtered-dlq
-spec:
-  pubsubname: bus
-  topic: filtered-dlq
-  deadLetterTopic: filtered.dead
-  routes:
-    rules:
-      - match: event.data.keep == true
-        path: /kept
-`;
+const inventoryRules: Array<[match: string, path: string]> = [
+  ['event.data.kind == "widget"', "/widgets"],
+  ['event.data.kind in ["widget", "gadget"]', "/gadgets"],
+  // Fails on an event without an amount: no match, so the next rule is tried.
+  ["event.data.amount > 100.0", "/big"],
+  ['event.data.kind == "part"', "/parts"],
+];
+const inventory = (rules: typeof inventoryRules) => subscriptionYaml("inventory", { pubsub: "bus", topic: "inventory", rules, defaultRoute: "/products" });
+const subscriptions = [
+  inventory(inventoryRules),
+  subscriptionYaml("filtered", { pubsub: "bus", topic: "filtered", rules: [["event.data.keep == true", "/kept"]] }),
+  subscriptionYaml("filtered-dlq", { pubsub: "bus", topic: "filtered-dlq", deadLetterTopic: "filtered.dead", rules: [["event.data.keep == true", "/kept"]] }),
+].join("---\n");
 
 /** An app folder with the functions above, an in-memory pub/sub and the given Subscription YAML. */
-async function appFolder(subscriptionYaml: string): Promise<string> {
+async function appFolder(subscriptionsText: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "mecha-routing-rules-"));
   await mkdir(join(dir, "components"));
   await mkdir(join(dir, "functions"));
   await writeFile(join(dir, "functions/app.ts"), functions);
   await writeFile(join(dir, "components/bus.yaml"), componentYaml("bus", "pubsub.in-memory"));
-  await writeFile(join(dir, "components/subscriptions.yaml"), subscriptionYaml);
+  await writeFile(join(dir, "components/subscriptions.yaml"), subscriptionsText);
   return dir;
 }
 
@@ -167,7 +135,7 @@ describe("CEL routing rules on the Node host", () => {
 
 describe("CEL routing rules that do not compile", () => {
   it("stop the host at startup with a ComponentConfigError naming the file, the subscription and the rule's match", async () => {
-    const bad = subscriptions.replace('event.data.kind == "part"', 'event.data.kind == "part" &&');
+    const bad = inventory(inventoryRules.map(([match, path]) => [match === 'event.data.kind == "part"' ? `${match} &&` : match, path]));
     const dir = await appFolder(bad);
     try {
       const error = await startNodeHost({ baseDir: dir, resources: "components", port: 0, logger: silentLogger, appId: "routing-bad" }).then(

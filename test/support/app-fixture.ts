@@ -22,6 +22,30 @@ export function componentYaml(name: string, type: string, metadata: Record<strin
 }
 
 /**
+ * A Dapr `dapr.io/v2alpha1` Subscription document: CEL routing rules (`[match, path]`, in order), a
+ * default route and a dead-letter topic, each when given.
+ */
+export function subscriptionYaml(
+  name: string,
+  spec: { pubsub: string; topic: string; rules?: ReadonlyArray<readonly [match: string, path: string]>; defaultRoute?: string; deadLetterTopic?: string },
+): string {
+  return [
+    "apiVersion: dapr.io/v2alpha1",
+    "kind: Subscription",
+    "metadata:",
+    `  name: ${name}`,
+    "spec:",
+    `  pubsubname: ${spec.pubsub}`,
+    `  topic: ${spec.topic}`,
+    ...(spec.deadLetterTopic ? [`  deadLetterTopic: ${spec.deadLetterTopic}`] : []),
+    "  routes:",
+    ...(spec.rules?.length ? ["    rules:", ...spec.rules.flatMap(([match, path]) => [`      - match: ${JSON.stringify(match)}`, `        path: ${path}`])] : []),
+    ...(spec.defaultRoute ? [`    default: ${spec.defaultRoute}`] : []),
+    "",
+  ].join("\n");
+}
+
+/**
  * A fresh app folder as a user would have it: package.json (ESM), `node_modules/mecha` linked to
  * this repo so `import … from "mecha"` resolves, and the given files (paths relative to it).
  */
