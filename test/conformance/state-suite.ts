@@ -402,6 +402,23 @@ export function describeStateConformance(name: string, factory: StateStoreFactor
           );
           expect((await state.getBulk(["a", "b", "d"])).map((s) => s.value)).toEqual(["a0", "b1", undefined]);
         });
+
+        it.runIf(declares("etag"))("checks a later operation on a key against the earlier ones: the stored etag is stale once the key was written", async () => {
+          const state = freshClient();
+          const { etag } = await state.set("k", "v0");
+          // The upsert replaces the etag, so the delete's etag (the one stored before) no longer matches.
+          await expectEtagMismatch(
+            state.transaction([
+              { operation: "upsert", key: "other", value: 1 },
+              { operation: "upsert", key: "k", value: "v1", etag },
+              { operation: "delete", key: "k", etag },
+            ]),
+          );
+          expect(await state.getBulk(["k", "other"])).toEqual([
+            { key: "k", value: "v0", etag },
+            { key: "other", value: undefined, etag: undefined },
+          ]);
+        });
       });
     } else {
       describe("transactions (not declared)", () => {

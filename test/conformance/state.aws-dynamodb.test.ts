@@ -97,20 +97,6 @@ if (!dynalite) {
       expect((error as EtagMismatchError).key).toBe("b");
     });
 
-    it("checks a later operation on the same key against the earlier ones in a transaction", async () => {
-      const state = client(withTtl());
-      const { etag } = await state.set("k", "v0");
-      // The upsert replaces the etag, so the delete's etag (the stored one) no longer matches.
-      const error = await rejectionOf(
-        state.transaction([
-          { operation: "upsert", key: "k", value: "v1", etag },
-          { operation: "delete", key: "k", etag },
-        ]),
-      );
-      expect(error).toBeInstanceOf(EtagMismatchError);
-      expect((await state.get("k"))?.value).toBe("v0");
-    });
-
     it("loses no increment with 10 store instances racing 20 etag-guarded increments each", async () => {
       const appId = freshName("race");
       const writers = Array.from({ length: 10 }, () => client(open(server.metadata()), appId));

@@ -177,23 +177,6 @@ describe.skipIf(!up)(`${type} on PostgreSQL`, () => {
       expect((await client(stores[0]!, appId).get("once"))?.etag).toBe((won[0] as PromiseFulfilledResult<{ etag: string }>).value.etag);
     });
 
-    it("checks a later operation in a transaction against the earlier ones: the stored etag is stale once the key was written", async () => {
-      const state = client(open());
-      const { etag } = await state.set("k", "v0");
-      const error = await rejectionOf(
-        state.transaction([
-          { operation: "upsert", key: "other", value: 1 },
-          { operation: "upsert", key: "k", value: "v1", etag },
-          { operation: "delete", key: "k", etag },
-        ]),
-      );
-      expect(error).toBeInstanceOf(EtagMismatchError);
-      expect(await state.getBulk(["k", "other"])).toEqual([
-        { key: "k", value: "v0", etag },
-        { key: "other", value: undefined, etag: undefined },
-      ]);
-    });
-
     it("treats an etag that is not a transaction id as a mismatch, never as SQL", async () => {
       const state = client(open());
       await state.set("k", "v");

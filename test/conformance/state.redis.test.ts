@@ -121,19 +121,6 @@ describe.skipIf(!up)(`${type} on Redis`, () => {
       expect(await state.get("a")).toBeUndefined();
     });
 
-    it("checks a later operation on the same key against the earlier ones, and applies nothing when it fails", async () => {
-      const state = client(open());
-      const { etag } = await state.set("k", "v0");
-      const error = await rejectionOf(
-        state.transaction([
-          { operation: "upsert", key: "k", value: "v1", etag },
-          { operation: "delete", key: "k", etag },
-        ]),
-      );
-      expect(error).toBeInstanceOf(EtagMismatchError);
-      expect((await state.get("k"))?.value).toBe("v0");
-    });
-
     it("fails a first-write inside a transaction on an existing key, applying nothing", async () => {
       const state = client(open());
       await state.set("exists", 1);
