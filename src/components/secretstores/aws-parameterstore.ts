@@ -26,6 +26,7 @@ import type { Parameter, SSMClient } from "@aws-sdk/client-ssm";
 import type { SecretStoreComponent } from "../../blocks/secrets.ts";
 import { ErrorCodes, MechaError } from "../../errors.ts";
 import { awsCaller, readAwsClientConfig } from "../aws-client-config.ts";
+import { batchReads, unlessAwsError, unlessBatchRefused } from "./aws-batch-reads.ts";
 import type { ComponentOptions } from "../types.ts";
 
 export const type = "secretstores.aws.parameterstore";
@@ -33,8 +34,6 @@ export const type = "secretstores.aws.parameterstore";
 const describePageSize = 50;
 /** GetParameters' most names per call. */
 const batchSize = 10;
-/** The errors that mean GetParameters is not allowed here, so single gets must do. */
-const batchRefusals = new Set(["AccessDeniedException", "UnknownOperationException"]);
 
 type Sdk = typeof import("@aws-sdk/client-ssm");
 
@@ -52,8 +51,6 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
   const config = readAwsClientConfig(metadata);
   const prefix = metadata.string("prefix", "");
   const label = `secret store "${name}" (${type})`;
-  /** Set once GetParameters has been refused: later bulk reads go one by one at once. */
-  let batchRefused = false;
 
   const send = awsCaller<Connection>({
     label,
@@ -70,33 +67,22 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
 
   /** GetParameter with decryption; undefined for a parameter that does not exist. */
   const getOne = (parameterName: string): Promise<Parameter | undefined> =>
-    send(`get parameter "${parameterName}"`, async ({ sdk, client }) => {
-      try {
-        return (await client.send(new sdk.GetParameterCommand({ Name: parameterName, WithDecryption: true }))).Parameter;
-      } catch (error) {
-        if ((error as Error).name === "ParameterNotFound") return undefined;
-        throw error;
-      }
-    });
+    send(`get parameter "${parameterName}"`, async ({ sdk, client }) =>
+      (await unlessAwsError("ParameterNotFound", () => client.send(new sdk.GetParameterCommand({ Name: parameterName, WithDecryption: true }))))?.Parameter,
+    );
 
   /** Up to 10 listed parameters with their values; those deleted since they were listed are left out. */
-  const getMany = async (names: readonly string[]): Promise<Parameter[]> => {
-    if (!batchRefused) {
-      const batch = await send(`get ${names.length} parameter(s) with GetParameters`, async ({ sdk, client }) => {
-        try {
-          return (await client.send(new sdk.GetParametersCommand({ Names: [...names], WithDecryption: true }))).Parameters ?? [];
-        } catch (error) {
-          if (batchRefusals.has((error as Error).name)) return undefined;
-          throw error;
-        }
-      });
-      if (batch) return batch;
-      batchRefused = true;
-      logger?.warn("GetParameters was refused; reading parameters one by one with GetParameter");
-    }
-    const parameters = await Promise.all(names.map(getOne));
-    return parameters.filter((parameter): parameter is Parameter => parameter !== undefined);
-  };
+  const getMany = batchReads<Parameter>({
+    batch: (names) =>
+      send(`get ${names.length} parameter(s) with GetParameters`, async ({ sdk, client }) => {
+        const answer = await unlessBatchRefused(() => client.send(new sdk.GetParametersCommand({ Names: [...names], WithDecryption: true })));
+        return answer && (answer.Parameters ?? []);
+      }),
+    one: getOne,
+    batchCall: "GetParameters",
+    oneCall: "GetParameter",
+    logger,
+  });
 
   return {
     type,

@@ -25,6 +25,7 @@ import type { GetSecretValueCommandOutput, SecretsManagerClient } from "@aws-sdk
 import type { SecretStoreComponent } from "../../blocks/secrets.ts";
 import { ErrorCodes, MechaError } from "../../errors.ts";
 import { awsCaller, awsLocation, readAwsClientConfig, safeAwsError } from "../aws-client-config.ts";
+import { batchReads, unlessAwsError, unlessBatchRefused } from "./aws-batch-reads.ts";
 import type { ComponentOptions } from "../types.ts";
 
 export const type = "secretstores.aws.secretmanager";
@@ -33,7 +34,6 @@ const listPageSize = 100;
 /** BatchGetSecretValue's most secrets per SecretIdList. */
 const batchSize = 20;
 /** The errors that mean BatchGetSecretValue is not allowed here, so single gets must do. */
-const batchRefusals = new Set(["AccessDeniedException", "UnknownOperationException"]);
 
 type Sdk = typeof import("@aws-sdk/client-secrets-manager");
 
@@ -56,8 +56,6 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
   const config = readAwsClientConfig(metadata);
   const multipleKeyValues = metadata.boolean("multipleKeyValuesPerSecret", false);
   const label = `secret store "${name}" (${type})`;
-  /** Set once BatchGetSecretValue has been refused: later bulk reads go one by one at once. */
-  let batchRefused = false;
 
   const send = awsCaller<Connection>({
     label,
@@ -80,40 +78,27 @@ export function create({ name, metadata, logger }: ComponentOptions): SecretStor
 
   /** GetSecretValue; undefined for a secret that is gone or has no current value. */
   const getOne = (key: string): Promise<SecretValue | undefined> =>
-    send(`get secret "${key}"`, async ({ sdk, client }) => {
-      try {
-        return await client.send(new sdk.GetSecretValueCommand({ SecretId: key }));
-      } catch (error) {
-        if ((error as Error).name === "ResourceNotFoundException") return undefined;
-        throw error;
-      }
-    });
+    send(`get secret "${key}"`, ({ sdk, client }) => unlessAwsError("ResourceNotFoundException", () => client.send(new sdk.GetSecretValueCommand({ SecretId: key }))));
 
   /** The values of up to 20 listed secrets; those deleted since they were listed are left out. */
-  const getMany = async (names: readonly string[]): Promise<SecretValue[]> => {
-    if (!batchRefused) {
-      const batch = await send(`get ${names.length} secret(s) with BatchGetSecretValue`, async ({ sdk, client }) => {
-        try {
-          return await client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: [...names] }));
-        } catch (error) {
-          if (batchRefusals.has((error as Error).name)) return undefined;
-          throw error;
-        }
-      });
-      if (batch) {
-        const failed = batch.Errors?.find((e) => e.ErrorCode !== "ResourceNotFoundException");
-        if (failed) {
-          const cause = safeAwsError(Object.assign(new Error(failed.Message ?? ""), { name: failed.ErrorCode ?? "Error" }), config);
-          throw new MechaError(ErrorCodes.secretGet, `${label}: get secret "${failed.SecretId}"${awsLocation(config)} failed: ${cause.message}`, { component: name, cause });
-        }
-        return batch.SecretValues ?? [];
+  const getMany = batchReads<SecretValue>({
+    batch: async (names) => {
+      const batch = await send(`get ${names.length} secret(s) with BatchGetSecretValue`, ({ sdk, client }) =>
+        unlessBatchRefused(() => client.send(new sdk.BatchGetSecretValueCommand({ SecretIdList: [...names] }))),
+      );
+      if (!batch) return undefined;
+      const failed = batch.Errors?.find((e) => e.ErrorCode !== "ResourceNotFoundException");
+      if (failed) {
+        const cause = safeAwsError(Object.assign(new Error(failed.Message ?? ""), { name: failed.ErrorCode ?? "Error" }), config);
+        throw new MechaError(ErrorCodes.secretGet, `${label}: get secret "${failed.SecretId}"${awsLocation(config)} failed: ${cause.message}`, { component: name, cause });
       }
-      batchRefused = true;
-      logger?.warn("BatchGetSecretValue was refused; reading secrets one by one with GetSecretValue");
-    }
-    const values = await Promise.all(names.map(getOne));
-    return values.filter((value): value is SecretValue => value !== undefined);
-  };
+      return batch.SecretValues ?? [];
+    },
+    one: getOne,
+    batchCall: "BatchGetSecretValue",
+    oneCall: "GetSecretValue",
+    logger,
+  });
 
   return {
     type,
