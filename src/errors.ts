@@ -201,3 +201,32 @@ export class ResiliencyTimeoutError extends MechaError {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/**
+ * The HTTP status of an error that is the caller's doing — 400 a malformed request or a feature the
+ * component lacks, 403 a forbidden topic, 404 a missing object or secret, 409 a mismatched etag — or
+ * undefined for a failure of a backend or of the runtime. The one classification that both HTTP
+ * surfaces answer with and that resiliency policies use to leave a failure alone.
+ */
+export function clientFaultStatus(error: unknown): 400 | 403 | 404 | 409 | undefined {
+  if (error instanceof EtagMismatchError) return 409;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ForbiddenError) return 403;
+  if (error instanceof BulkStateError) {
+    // The caller's fault only when every entry failed by the caller's fault; a conflict wins.
+    const statuses = error.failures.map((failure) => clientFaultStatus(failure.error));
+    if (statuses.some((status) => status === undefined)) return undefined;
+    return statuses.includes(409) ? 409 : (statuses[0] ?? 400);
+  }
+  if (error instanceof InvalidRequestError || error instanceof NotSupportedError) return 400;
+  return undefined;
+}
+
+/**
+ * Whether trying again cannot help: the caller's fault ({@link clientFaultStatus}), or a component
+ * that is misconfigured or not configured at all. Such a failure is not retried and does not count
+ * toward a circuit breaker — the backend answered, or was never asked.
+ */
+export function isPermanentFailure(error: unknown): boolean {
+  return clientFaultStatus(error) !== undefined || error instanceof ComponentConfigError || error instanceof ComponentNotFoundError;
+}

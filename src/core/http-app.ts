@@ -5,7 +5,7 @@
 import { Hono, type Context as HonoContext } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { ErrorCodes, ForbiddenError, MechaError, NotFoundError } from "../errors.ts";
+import { clientFaultStatus, ErrorCodes, MechaError } from "../errors.ts";
 import type { HttpFunction } from "../functions.ts";
 import type { Registered } from "./registry.ts";
 import type { Runtime } from "./runtime.ts";
@@ -89,32 +89,12 @@ export function errorResponse(error: unknown): { status: number; errorCode: stri
   if (error instanceof HTTPException) {
     return { status: error.status, errorCode: error.status === 413 ? "ERR_REQUEST_TOO_LARGE" : "ERR_HTTP", message: error.message || "request failed" };
   }
-  if (error instanceof NotFoundError) return { status: 404, errorCode: error.code, message: error.message };
-  if (error instanceof ForbiddenError) return { status: 403, errorCode: error.code, message: error.message };
-  if (error instanceof MechaError) return { status: statusFor(error.code), errorCode: error.code, message: error.message };
+  if (error instanceof MechaError) return { status: clientFaultStatus(error) ?? 500, errorCode: error.code, message: error.message };
   // `await req.json()` on a malformed body throws a SyntaxError: that is the client's fault.
   if (error instanceof SyntaxError) {
     return { status: 400, errorCode: ErrorCodes.invalidRequest, message: "request body is not valid JSON" };
   }
   return { status: 500, errorCode: "ERR_INTERNAL", message: error instanceof Error ? error.message : String(error) };
-}
-
-function statusFor(code: string): number {
-  switch (code) {
-    case ErrorCodes.invalidRequest:
-    case ErrorCodes.invalidKey:
-    case ErrorCodes.invalidTtl:
-    case ErrorCodes.bindingOperation:
-      return 400;
-    case ErrorCodes.etagMismatch:
-      return 409;
-    case ErrorCodes.secretNotFound:
-      return 404;
-    case ErrorCodes.notSupported:
-      return 501;
-    default:
-      return 500;
-  }
 }
 
 function errorJson(c: HonoContext, status: number, errorCode: string, message: string): Response {

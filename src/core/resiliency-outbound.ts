@@ -16,27 +16,8 @@
  *   taken twice would report the lock as held by someone else.
  */
 import type { Block } from "../components/types.ts";
-import { ErrorCodes, MechaError, ResiliencyTimeoutError, type ErrorCode } from "../errors.ts";
+import { isPermanentFailure, ResiliencyTimeoutError } from "../errors.ts";
 import type { ExecuteOptions, ResiliencyExecutor } from "./resiliency-policy.ts";
-
-/** MechaError codes that mean the request was wrong, not that the backend failed. */
-const clientFaultCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCodes.componentConfig,
-  ErrorCodes.componentNotFound,
-  ErrorCodes.notSupported,
-  ErrorCodes.etagMismatch,
-  ErrorCodes.bulkState,
-  ErrorCodes.invalidKey,
-  ErrorCodes.invalidTtl,
-  ErrorCodes.invalidRequest,
-  ErrorCodes.bindingOperation,
-  ErrorCodes.secretNotFound,
-]);
-
-/** Whether a failure is the caller's mistake (an etag mismatch, a malformed request): never retried. */
-export function isClientFault(error: unknown): boolean {
-  return error instanceof MechaError && clientFaultCodes.has(error.code);
-}
 
 /**
  * Whether a component reported that it cannot tell if the call took effect: the error (or one of
@@ -51,13 +32,13 @@ export function isOutcomeUnknown(error: unknown): boolean {
   return false;
 }
 
-const countsAsFailure = (error: unknown) => !isClientFault(error);
+const countsAsFailure = (error: unknown) => !isPermanentFailure(error);
 
 /** For calls that may be sent again whatever happened to the first attempt. */
 const resendable: ExecuteOptions = Object.freeze({ retryable: countsAsFailure, countsAsFailure });
 /** For writes that may be sent again only when the first attempt surely did not apply. */
 const onceUnlessFailed: ExecuteOptions = Object.freeze({
-  retryable: (error: unknown) => !isClientFault(error) && !isOutcomeUnknown(error),
+  retryable: (error: unknown) => !isPermanentFailure(error) && !isOutcomeUnknown(error),
   countsAsFailure,
 });
 

@@ -14,7 +14,7 @@ import type { CatalogEntry } from "../components/catalog.ts";
 import type { Block, BlockComponents } from "../components/types.ts";
 import { ComponentMetadata } from "../config/metadata.ts";
 import type { ComponentSpec, ResiliencySpec } from "../config/types.ts";
-import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, ForbiddenError, InvalidRequestError, MechaError } from "../errors.ts";
+import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, ForbiddenError, InvalidRequestError, MechaError, NotFoundError } from "../errors.ts";
 import { encodeEnvelope, encodeRaw, cloudEventContentType, defaultContentType } from "./cloudevent.ts";
 import type { PublishOptions } from "./context.ts";
 import { InvocationContext, type ContextOptions } from "./invocation-context.ts";
@@ -206,7 +206,7 @@ export class Runtime {
   async secret(store: string, key: string): Promise<Record<string, string>> {
     const values = await (await this.secretStore(store)).get(key);
     if (!values) {
-      throw new MechaError(ErrorCodes.secretNotFound, `secret "${key}" not found in secret store "${store}"`, {
+      throw new NotFoundError(ErrorCodes.secretNotFound, `secret "${key}" not found in secret store "${store}"`, {
         component: store,
       });
     }

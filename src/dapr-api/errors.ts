@@ -4,7 +4,7 @@
  * once, so every route answers a failure the same way.
  */
 import { HTTPException } from "hono/http-exception";
-import { BulkStateError, ErrorCodes, EtagMismatchError, ForbiddenError, InvalidRequestError, MechaError, NotFoundError, NotSupportedError } from "../errors.ts";
+import { clientFaultStatus, ErrorCodes, ForbiddenError, MechaError } from "../errors.ts";
 
 /** Dapr's error codes the API answers with, beyond the ones in src/errors.ts. */
 export const DaprErrorCodes = {
@@ -66,26 +66,15 @@ export function toDaprApiError(error: unknown, code: string): DaprApiError & { i
   if (error instanceof HTTPException && error.status === 413) {
     return new DaprApiError(413, DaprErrorCodes.requestTooLarge, error.message || "request body is too large");
   }
-  if (error instanceof EtagMismatchError) return new DaprApiError(409, code, error.message, { cause: error });
-  if (error instanceof BulkStateError) {
-    const status = error.failures.some((f) => f.error instanceof EtagMismatchError)
-      ? 409
-      : error.failures.every((f) => isClientFault(f.error))
-        ? 400
-        : 500;
-    return new DaprApiError(status, code, error.message, { cause: error });
+  const status = clientFaultStatus(error);
+  if (status !== undefined) {
+    const mecha = error as MechaError;
+    // A malformed request has Dapr's own code; a forbidden topic keeps ERR_PUBSUB_FORBIDDEN; any
+    // other fault is answered with the operation's code, as daprd does.
+    const errorCode =
+      mecha.code === ErrorCodes.invalidKey || mecha.code === ErrorCodes.invalidRequest ? DaprErrorCodes.malformedRequest : error instanceof ForbiddenError ? mecha.code : code;
+    return new DaprApiError(status, errorCode, mecha.message, { cause: error });
   }
-  if (error instanceof InvalidRequestError) {
-    const errorCode = error.code === ErrorCodes.invalidKey || error.code === ErrorCodes.invalidRequest ? DaprErrorCodes.malformedRequest : code;
-    return new DaprApiError(400, errorCode, error.message, { cause: error });
-  }
-  if (error instanceof NotSupportedError) return new DaprApiError(400, code, error.message, { cause: error });
-  if (error instanceof NotFoundError) return new DaprApiError(404, code, error.message, { cause: error });
-  if (error instanceof ForbiddenError) return new DaprApiError(403, error.code, error.message, { cause: error });
   if (error instanceof MechaError) return new DaprApiError(500, code, error.message, { cause: error });
   return Object.assign(new DaprApiError(500, code, "the call failed", { cause: error }), { internal: true });
-}
-
-function isClientFault(error: Error): boolean {
-  return error instanceof EtagMismatchError || error instanceof InvalidRequestError || error instanceof NotSupportedError;
 }

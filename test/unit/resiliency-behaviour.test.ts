@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { componentCatalog, type CatalogEntry } from "../../src/components/catalog.ts";
 import type { Block, BlockComponents } from "../../src/components/types.ts";
@@ -5,7 +8,7 @@ import { parseResourcesText } from "../../src/config/load.ts";
 import type { ComponentSpec } from "../../src/config/types.ts";
 import { createResiliency } from "../../src/core/resiliency.ts";
 import { Runtime } from "../../src/core/runtime.ts";
-import { CircuitOpenError, ErrorCodes, EtagMismatchError, MechaError, ResiliencyTimeoutError } from "../../src/errors.ts";
+import { CircuitOpenError, ErrorCodes, EtagMismatchError, MechaError, NotFoundError, ResiliencyTimeoutError } from "../../src/errors.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 
 /** How a flaky component misbehaves; tests change it as they go. */
@@ -59,6 +62,7 @@ const catalog = {
   ...componentCatalog,
   "state.flaky": flaky<"state">("state.in-memory", ["get", "set", "delete", "getBulk", "transaction"]),
   "pubsub.flaky": flaky<"pubsub">("pubsub.in-memory", ["publish"]),
+  "bindings.flaky": flaky<"bindings">("bindings.localstorage", ["invoke"]),
 };
 
 const connectionReset = () => Object.assign(new Error("connection reset"), { code: "ECONNRESET" });
@@ -72,11 +76,12 @@ afterEach(async () => {
  * A Runtime with one flaky component and, when given, a Resiliency document whose `spec:` is
  * `body` (`$NAME` stands for the component's fresh name).
  */
-async function setup(options: { type?: string; body?: string; failNext?: number; failWith?: () => unknown } = {}) {
+async function setup(options: { type?: string; metadata?: Record<string, string>; body?: string; failNext?: number; failWith?: () => unknown } = {}) {
   const name = freshName("flaky");
   const how: Flakiness = { failNext: options.failNext ?? 0, failWith: options.failWith ?? connectionReset, slowNextMs: 0, calls: {} };
   flakiness.set(name, how);
-  const component: ComponentSpec = { name, type: options.type ?? "state.flaky", version: "v1", metadata: [], scopes: [] };
+  const metadata = Object.entries(options.metadata ?? {}).map(([key, value]) => ({ name: key, value }));
+  const component: ComponentSpec = { name, type: options.type ?? "state.flaky", version: "v1", metadata, scopes: [] };
   const resiliencies = options.body
     ? parseResourcesText(
         `apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: test\nspec:\n${options.body.replaceAll("$NAME", name)}\n`,
@@ -138,6 +143,15 @@ describe("what a retry must not send again", () => {
     const error = await state.set("k", 2, { etag: "stale" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EtagMismatchError);
     expect(how.calls["set"]).toBe(2);
+  });
+
+  it("a get of a binding object that does not exist is not retried: the backend answered", async () => {
+    const rootPath = await mkdtemp(join(tmpdir(), "mecha-resiliency-files-"));
+    const { name, how, runtime } = await setup({ type: "bindings.flaky", metadata: { rootPath }, body: outbound(quickRetries(3), "{ retry: quick }") });
+    const error = await runtime.createContext().binding(name).invoke("get", undefined, { fileName: "missing.txt" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(how.calls["invoke"]).toBe(1);
+    await rm(rootPath, { recursive: true, force: true });
   });
 
   it("an etag write whose outcome the store could not tell is not sent again", async () => {
