@@ -26,7 +26,7 @@ import { fmt, ratio, startServer, stopServer } from "../support.ts";
 import { appId, storeName, writeSideFolder } from "./components.ts";
 import { bumpCounter } from "./counter.ts";
 import { daprHttpState, type HttpClientKind } from "./dapr-http-state.ts";
-import { runLoad, type LoadResult } from "./load.ts";
+import { runLoad, type KeyLoadResult } from "../key-load.ts";
 import { processCpuMs } from "./process-cpu.ts";
 
 export interface SidecarBenchOptions {
@@ -42,9 +42,9 @@ export interface SidecarBenchOptions {
 export interface SidecarSideResult {
   label: string;
   /** Each round's result, in order. */
-  runs: LoadResult[];
+  runs: KeyLoadResult[];
   /** The round with the median throughput (its latencies come with it). */
-  median: LoadResult;
+  median: KeyLoadResult;
   /** In-process calls/s over this side's, the median of the rounds' ratios (sidecar-style sides only). */
   inProcessRatio?: number;
 }
@@ -89,14 +89,14 @@ export async function benchSidecar(options: SidecarBenchOptions): Promise<Sideca
   const keys = Array.from({ length: options.keys }, (_, i) => `c${i}`);
   const load = { concurrency: options.concurrency, keys };
   // The sidecar's CPU is part of what a call costs when it goes through the sidecar.
-  const measure = async (side: (typeof sides)[number], durationS: number): Promise<LoadResult> => {
+  const measure = async (side: (typeof sides)[number], durationS: number): Promise<KeyLoadResult> => {
     const before = side.viaSidecar ? await processCpuMs(server.child.pid!) : undefined;
     const result = await runLoad(side.call, { ...load, durationS });
     const after = before === undefined ? undefined : await processCpuMs(server.child.pid!);
     if (before === undefined || after === undefined) return result;
     return { ...result, sidecarCpuUsPerCall: ((after - before) * 1000) / Math.max(1, result.calls) };
   };
-  const runs = sides.map(() => [] as LoadResult[]);
+  const runs = sides.map(() => [] as KeyLoadResult[]);
   try {
     for (const side of sides) await measure(side, Math.min(0.5, options.durationS));
     for (let round = 0; round < options.rounds; round++) {
@@ -117,10 +117,10 @@ export async function benchSidecar(options: SidecarBenchOptions): Promise<Sideca
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const medianRun = (results: LoadResult[]) => [...results].sort((a, b) => a.opsPerSecond - b.opsPerSecond)[Math.floor(results.length / 2)]!;
+const medianRun = (results: KeyLoadResult[]) => [...results].sort((a, b) => a.opsPerSecond - b.opsPerSecond)[Math.floor(results.length / 2)]!;
 
 /** The median over rounds of the two sides' ratio in the same round: a round's sides run back to back, so load from elsewhere moves both. */
-const roundRatio = (a: LoadResult[], b: LoadResult[]) => median(a.map((run, round) => ratio(run.opsPerSecond, b[round]!.opsPerSecond)));
+const roundRatio = (a: KeyLoadResult[], b: KeyLoadResult[]) => median(a.map((run, round) => ratio(run.opsPerSecond, b[round]!.opsPerSecond)));
 
 export function formatSidecar({ options, sides, throughputRatio }: SidecarBenchResult): string {
   const [inProcess] = sides;

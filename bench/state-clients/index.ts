@@ -10,7 +10,7 @@
 import { isListening, services, type ServiceName } from "../../test/support/services.ts";
 import { freshName } from "../../test/support/wait.ts";
 import { fmt, ratio } from "../support.ts";
-import { runLoad, type StateBackend } from "./load.ts";
+import { pairsPerSecond, type StateBackend } from "./load.ts";
 import { postgresqlStateBackend } from "./postgresql.ts";
 import { redisStateBackend } from "./redis.ts";
 
@@ -58,11 +58,11 @@ export async function benchStateClients(options: StateBenchOptions): Promise<{ o
     const backend = await open(keys);
     try {
       const runs = backend.sides.map(() => [] as number[]);
-      for (const side of backend.sides) await runLoad(side, { ...load, durationS: Math.min(1, options.durationS) });
+      for (const side of backend.sides) await pairsPerSecond(side, { ...load, durationS: Math.min(1, options.durationS) });
       for (let round = 0; round < options.rounds; round++) {
         for (let turn = 0; turn < backend.sides.length; turn++) {
           const side = (round + turn) % backend.sides.length;
-          runs[side]!.push(await runLoad(backend.sides[side]!, { ...load, durationS: options.durationS }));
+          runs[side]!.push(await pairsPerSecond(backend.sides[side]!, { ...load, durationS: options.durationS }));
         }
       }
       results.push({ name, sides: backend.sides.map((side, i) => ({ label: side.label, runs: runs[i]!, median: median(runs[i]!) })) });

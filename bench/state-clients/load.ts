@@ -1,4 +1,5 @@
 /** The state bench's load: get + set pairs over a fixed set of keys, some in flight at once. */
+import { runLoad, type LoadOptions } from "../key-load.ts";
 
 /** One side of the comparison: reads a counter and writes it back incremented. */
 export interface StateSide {
@@ -16,26 +17,11 @@ export interface StateBackend {
   close(): Promise<void>;
 }
 
-export interface LoadOptions {
-  durationS: number;
-  /** Pairs in flight at once (each worker runs one pair after another). */
-  concurrency: number;
-  keys: readonly string[];
-}
-
-/** Runs pairs on `concurrency` workers for `durationS` and answers pairs/s. */
-export async function runLoad(side: StateSide, { durationS, concurrency, keys }: LoadOptions): Promise<number> {
-  let pairs = 0;
-  const started = performance.now();
-  const until = started + durationS * 1000;
-  const worker = async () => {
-    while (performance.now() < until) {
-      await side.pair(keys[Math.floor(Math.random() * keys.length)]!);
-      pairs++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return (pairs / (performance.now() - started)) * 1000;
+/** Pairs per second of one side over `durationS`; a pair that throws stops the bench, naming the side. */
+export async function pairsPerSecond(side: StateSide, options: LoadOptions): Promise<number> {
+  const result = await runLoad((key) => side.pair(key), options);
+  if (result.errors) throw new Error(`${side.label}: ${result.errors} pair(s) failed, first: ${result.firstError}`);
+  return result.opsPerSecond;
 }
 
 /** The counter a pair reads: absent is 0. */

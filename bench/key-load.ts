@@ -1,4 +1,7 @@
-/** The sidecar bench's load: calls of one function over a fixed set of keys, some in flight at once, each call timed. */
+/**
+ * Load for the benches that call one function over a fixed set of keys (state clients, sidecar):
+ * `concurrency` workers, one call after another each, for a fixed time, every call timed.
+ */
 
 export interface LoadOptions {
   durationS: number;
@@ -7,7 +10,7 @@ export interface LoadOptions {
   keys: readonly string[];
 }
 
-export interface LoadResult {
+export interface KeyLoadResult {
   /** Calls that completed. */
   calls: number;
   opsPerSecond: number;
@@ -24,7 +27,7 @@ export interface LoadResult {
 }
 
 /** Runs `call` on `concurrency` workers for `durationS`; answers calls/s and per-call latency percentiles. */
-export async function runLoad(call: (key: string) => Promise<void>, { durationS, concurrency, keys }: LoadOptions): Promise<LoadResult> {
+export async function runLoad(call: (key: string) => Promise<void>, { durationS, concurrency, keys }: LoadOptions): Promise<KeyLoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
