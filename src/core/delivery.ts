@@ -29,6 +29,8 @@ export type DeliveryRoute = Route<SubscriptionHandler<any>>;
 export interface DeliveryPlan extends RoutingTable<SubscriptionHandler<any>> {
   /** The durable subscription name, for logs. */
   name: string;
+  /** True for a Subscription document (Dapr's DECLARATIVE); `subscribe(...)` in code is PROGRAMMATIC. */
+  declarative?: boolean;
   pubsub: string;
   topic: string;
   deadLetterTopic?: string;

@@ -36,6 +36,7 @@ export function planForFunction(appId: string, { id, definition }: Registered<Su
 export function planForSubscriptionSpec(appId: string, spec: SubscriptionSpec, app: Hono): DeliveryPlan {
   return {
     name: `${appId}.${spec.name}`,
+    declarative: true,
     pubsub: spec.pubsub,
     topic: spec.topic,
     deadLetterTopic: spec.deadLetterTopic,

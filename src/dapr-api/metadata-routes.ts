@@ -6,7 +6,6 @@
 import type { Hono } from "hono";
 import type { Block } from "../components/types.ts";
 import { cronComponentName, type App } from "../core/app.ts";
-import { planForFunction } from "../core/subscriptions.ts";
 import type { ApiDeps } from "./context.ts";
 
 export interface MetadataOptions {
@@ -20,7 +19,6 @@ export function mountMetadataRoutes(api: Hono, deps: ApiDeps, app: App, options:
   const extended = new Map<string, string>([["daprRuntimeVersion", options.runtimeVersion]]);
   // The schedules of cron(...) functions are components mecha makes itself, not the user's.
   const implicit = new Set(app.registry.crons.map(({ id }) => cronComponentName(id)));
-  const programmatic = new Set(app.registry.subscriptions.map((s) => planForFunction(app.appId, s).name));
 
   api.get("/v1.0/metadata", async (c) => {
     const components = await Promise.all(
@@ -36,7 +34,7 @@ export function mountMetadataRoutes(api: Hono, deps: ApiDeps, app: App, options:
         topic: plan.topic,
         ...(rules.length ? { rules } : {}),
         deadLetterTopic: plan.deadLetterTopic ?? "",
-        type: programmatic.has(plan.name) ? "PROGRAMMATIC" : "DECLARATIVE",
+        type: plan.declarative ? "DECLARATIVE" : "PROGRAMMATIC",
       };
     });
     return c.json({
