@@ -1,3 +1,8 @@
+/** Dapr's truthiness for per-request and subscription flags (`kit/utils.IsTruthy`): true, 1, yes, y, on. */
+export function isTruthy(value: string | undefined): boolean {
+  return ["true", "1", "yes", "y", "on"].includes((value ?? "").trim().toLowerCase());
+}
+
 /**
  * Typed access to a component's `spec.metadata`, with errors that name the component and field.
  * Component factories read their settings through this, so every component reports bad config

@@ -8,6 +8,7 @@
  */
 import type { SubscriptionRouteRule, SubscriptionSpec } from "./types.ts";
 import { describe, isMapping, type ResourceDocument } from "./resource-document.ts";
+import { isTruthy } from "./metadata.ts";
 
 export const subscriptionApiVersions = ["dapr.io/v1alpha1", "dapr.io/v2alpha1"] as const;
 
@@ -75,8 +76,3 @@ function scalarText(doc: ResourceDocument, value: unknown, field: string): strin
 }
 
 const absolutePath = (path: string): string => (path.startsWith("/") ? path : `/${path}`);
-
-/** Dapr's truthiness for metadata flags (`kit/strings.IsTruthy`). */
-function isTruthy(value: string | undefined): boolean {
-  return ["true", "1", "yes", "y", "on"].includes((value ?? "").trim().toLowerCase());
-}

@@ -12,7 +12,7 @@ import { createStateClient, type StateClient } from "../blocks/state.ts";
 import { parseTopicScopes, type TopicScopeMetadata, type TopicScopes } from "../blocks/topic-scopes.ts";
 import type { CatalogEntry } from "../components/catalog.ts";
 import type { Block, BlockComponents } from "../components/types.ts";
-import { ComponentMetadata } from "../config/metadata.ts";
+import { ComponentMetadata, isTruthy } from "../config/metadata.ts";
 import type { ComponentSpec, ResiliencySpec } from "../config/types.ts";
 import { ComponentConfigError, ComponentNotFoundError, ErrorCodes, ForbiddenError, InvalidRequestError, MechaError, NotFoundError } from "../errors.ts";
 import { encodeEnvelope, encodeRaw, cloudEventContentType, defaultContentType } from "./cloudevent.ts";
@@ -220,7 +220,7 @@ export class Runtime {
     }
     this.assertMayPublish(pubsub, topic);
     const component = await this.pubsub(pubsub);
-    const raw = options.rawPayload ?? options.metadata?.["rawPayload"] === "true";
+    const raw = options.rawPayload ?? isTruthy(options.metadata?.["rawPayload"]);
     const bytes = raw
       ? encodeRaw(data)
       : await encodeEnvelope({ appId: this.appId, pubsub, topic, data, contentType: options.contentType, trace });

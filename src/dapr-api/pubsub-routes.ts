@@ -10,7 +10,8 @@ import type { PublishOptions } from "../core/context.ts";
 import { continueTrace, type TraceContext } from "../core/trace.ts";
 import { answerFailureAs, type ApiDeps } from "./context.ts";
 import { DaprApiError, DaprErrorCodes, malformed, toDaprApiError } from "./errors.ts";
-import { asObject, asStringMap, isTruthy, optionalString, queryMetadata, readJson } from "./request.ts";
+import { isTruthy } from "../config/metadata.ts";
+import { asObject, asStringMap, optionalString, queryMetadata, readJson } from "./request.ts";
 
 export function mountPubSubRoutes(api: Hono, deps: ApiDeps): void {
   const { runtime } = deps;

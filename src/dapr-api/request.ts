@@ -44,8 +44,3 @@ export function optionalString(value: unknown, what: string): string | undefined
   if (typeof value !== "string") throw malformed(`${what} must be a string`);
   return value;
 }
-
-/** Dapr's truthiness for metadata flags (`kit/utils.IsTruthy`). */
-export function isTruthy(value: string | undefined): boolean {
-  return ["true", "1", "yes", "y", "on"].includes((value ?? "").trim().toLowerCase());
-}

@@ -18,6 +18,7 @@
 import type { BindingRequest, BindingResponse, OutputBindingComponent } from "../../blocks/bindings.ts";
 import { ErrorCodes, InvalidRequestError, MechaError } from "../../errors.ts";
 import type { ComponentOptions } from "../types.ts";
+import { isTruthy } from "../../config/metadata.ts";
 
 export const type = "bindings.http";
 
@@ -187,8 +188,4 @@ function causeMessage(error: unknown): string {
   // undici puts the useful part (ECONNREFUSED, …) in the cause of its "fetch failed".
   const inner = error.cause instanceof Error ? error.cause : undefined;
   return inner ? `${error.message} (${(inner as NodeJS.ErrnoException).code ?? inner.message})` : error.message;
-}
-
-function isTruthy(value: string): boolean {
-  return ["true", "1", "yes", "y", "on"].includes(value.trim().toLowerCase());
 }
