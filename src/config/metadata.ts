@@ -101,12 +101,34 @@ export class ComponentMetadata {
   }
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const durationUnits: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/**
+ * Go's `time.ParseDuration` in milliseconds (`1h30m`, `1.5s`, `300ms`, `-2s`, `0`), plus Dapr's
+ * reading of a bare whole number as milliseconds. `undefined` when the text is neither.
+ * @example parseGoDurationMs("1m30s") // 90000
+ */
+export function parseGoDurationMs(text: string): number | undefined {
+  if (/^[+-]?\d+$/.test(text)) return Number(text);
+  const sign = text.startsWith("-") ? -1 : 1;
+  let rest = text.replace(/^[+-]/, "");
+  if (rest === "0") return 0;
+  if (rest === "") return undefined;
+  let total = 0;
+  while (rest) {
+    const match = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
+    if (!match) return undefined;
+    total += Number(match[1]) * durationUnits[match[2]!]!;
+    rest = rest.slice(match[0].length);
+  }
+  return sign * total;
+}
+
+/**
+ * A duration in component metadata: Go's syntax or a bare whole number of milliseconds, never
+ * negative. `undefined` when the text is not one.
+ */
 export function parseDurationMs(raw: string): number | undefined {
-  const text = raw.trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join("") !== text) return undefined;
-  return parts.reduce((sum, p) => sum + Number(p[1]) * durationUnits[p[2]!]!, 0);
+  const ms = parseGoDurationMs(raw.trim());
+  return ms === undefined || ms < 0 ? undefined : ms;
 }

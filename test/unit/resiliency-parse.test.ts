@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadResources, parseResourcesText } from "../../src/config/load.ts";
-import { parseGoDurationMs } from "../../src/config/parse-resiliency.ts";
+import { parseDurationMs, parseGoDurationMs } from "../../src/config/metadata.ts";
 import { ComponentConfigError, ErrorCodes } from "../../src/errors.ts";
 import { configErrorFrom } from "../support/config-error.ts";
 import { rejectionOf } from "../support/rejection.ts";
@@ -117,6 +117,11 @@ describe("parsing a Resiliency document", () => {
 
   it.each(["", "s", "5 s", "5sec", "1d", "1.s2"])("rejects %j as a Go duration", (text) => {
     expect(parseGoDurationMs(text)).toBeUndefined();
+  });
+
+  it("reads component metadata durations with the same grammar, but never a negative one", () => {
+    expect([" 1m30s ", "250", "1500us"].map(parseDurationMs)).toEqual([90_000, 250, 1.5]);
+    expect(parseDurationMs("-2s")).toBeUndefined();
   });
 });
 
