@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { componentYaml } from "../support/app-fixture.ts";
 import { json, startDaprApiHost, type DaprApiHost } from "../support/dapr-api-host.ts";
-import { freshName } from "../support/wait.ts";
+import { freshName, waitFor } from "../support/wait.ts";
 
 let app: DaprApiHost;
 const store = "/v1.0/state/store";
@@ -106,14 +106,9 @@ describe("POST /v1.0/state/{store}", () => {
     await save([{ key: inItem, value: 1, metadata: { ttlInSeconds: "1" } }]);
     await save([{ key: inQuery, value: 1 }], "?metadata.ttlInSeconds=1");
     expect((await app.api(`${store}/${inItem}`)).status).toBe(200);
-    const deadline = Date.now() + 5000;
-    let statuses: number[] = [];
-    while (Date.now() < deadline) {
-      statuses = await Promise.all([inItem, inQuery].map(async (k) => (await app.api(`${store}/${k}`)).status));
-      if (statuses.every((s) => s === 204)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(statuses).toEqual([204, 204]);
+    const statuses = () => Promise.all([inItem, inQuery].map(async (k) => (await app.api(`${store}/${k}`)).status));
+    await waitFor(async () => (await statuses()).every((s) => s === 204), { timeoutMs: 5000, intervalMs: 100, what: "both keys to expire" });
+    expect(await statuses()).toEqual([204, 204]);
   });
 
   it("answers 204 for an empty array", async () => {
