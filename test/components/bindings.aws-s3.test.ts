@@ -107,7 +107,7 @@ if (!s3rver) {
 }
 
 describe(`${type} metadata`, () => {
-  const configError = (metadata: Record<string, string>) => configErrorFrom(() => create({ name: "receipts", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "receipts") }));;
+  const configError = (metadata: Record<string, string>) => configErrorFrom(() => create({ name: "receipts", appId: "app", baseDir: "/", metadata: new ComponentMetadata(metadata, "receipts") }));
 
   it("requires bucket", () => {
     expect(configError({})).toMatchObject({ code: ErrorCodes.componentConfig, field: "bucket" });

@@ -9,7 +9,7 @@ import { ComponentConfigError } from "../../src/errors.ts";
 import { startFauxqsOrSkip } from "../support/fauxqs.ts";
 import { freshName, waitFor } from "../support/wait.ts";
 import { describePubSubConformance } from "./pubsub-suite.ts";
-import { configErrorFrom } from "../support/config-error.ts";
+import { badAwsClientMetadata, configErrorFrom } from "../support/config-error.ts";
 
 const type = "pubsub.aws.snssqs";
 const fauxqs = await startFauxqsOrSkip(type);
@@ -148,8 +148,7 @@ describe(`${type} configuration`, () => {
   });
 
   it.each([
-    [{ endpoint: "localhost:4566" }, "endpoint"],
-    [{ accessKey: "only-half" }, "secretKey"],
+    ...badAwsClientMetadata,
     [{ messageMaxNumber: "11" }, "messageMaxNumber"],
     [{ messageWaitTimeSeconds: "21" }, "messageWaitTimeSeconds"],
     [{ messageVisibilityTimeout: "soon" }, "messageVisibilityTimeout"],

@@ -13,7 +13,7 @@ import { ComponentConfigError, ErrorCodes, MechaError } from "../../src/errors.t
 import { startAwsSecretsEmulator } from "../support/aws-secrets-emulator.ts";
 import { freshName } from "../support/wait.ts";
 import { describeSecretStoreConformance } from "./secretstore-suite.ts";
-import { configErrorFrom } from "../support/config-error.ts";
+import { badAwsClientMetadata, configErrorFrom } from "../support/config-error.ts";
 import { rejectionOf } from "../support/rejection.ts";
 import { componentYaml } from "../support/app-fixture.ts";
 
@@ -217,13 +217,7 @@ describe(`${type} configuration`, () => {
     expect(() => secretManager({ endpoint: "http://127.0.0.1:9" })).not.toThrow();
   });
 
-  it.each([
-    [{ endpoint: "localhost:4566" }, "endpoint"],
-    [{ accessKey: "only-half" }, "secretKey"],
-    [{ secretKey: "only-half" }, "accessKey"],
-    [{ sessionToken: "alone" }, "sessionToken"],
-    [{ multipleKeyValuesPerSecret: "maybe" }, "multipleKeyValuesPerSecret"],
-  ])("rejects bad metadata %j with a ComponentConfigError naming the field", (metadata, field) => {
+  it.each([...badAwsClientMetadata, [{ multipleKeyValuesPerSecret: "maybe" }, "multipleKeyValuesPerSecret"] as [Record<string, string>, string]])("rejects bad metadata %j with a ComponentConfigError naming the field", (metadata, field) => {
     const error = configErrorFrom(() => secretManager(metadata));
     expect((error as ComponentConfigError).field).toBe(field);
     expect((error as ComponentConfigError).message).toContain(`field "${field}"`);
